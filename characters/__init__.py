@@ -1,0 +1,1 @@
+"""The game world: factions, stat schema, roster, patches, lexicons and name resolution."""

@@ -1,0 +1,58 @@
+"""Stat cards and lore cards: the text that retrieval indexes and that the prompt quotes.
+
+One renderer serves the index (stats_db), the training data (training) and the bot, so the facts
+a model sees in training look exactly like the facts it sees in service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from characters.schema import Number, StatSchema
+from characters.world import Character, Faction
+
+
+def render_stat_card(
+    character: Character,
+    faction: Faction,
+    stats: Mapping[str, Number | None],
+    patch: str,
+    schema: StatSchema,
+    only: tuple[str, ...] | None = None,
+) -> str:
+    """The facts block for one character at one patch: a header line, then one stat per line.
+
+    `only` limits the lines to some stats (in schema order); a missing or None value is written
+    as "unknown" so that an unknown value never reads as 0.
+    """
+    lines = [f"{character.name}, {faction.name} {character.role}. Patch {patch}."]
+    for stat in schema.stats:
+        if only is not None and stat.name not in only:
+            continue
+        lines.append(f"{stat.label}: {stat.format_with_unit(stats.get(stat.name))}")
+    return "\n".join(lines)
+
+
+def render_changes(
+    changes: Mapping[str, tuple[Number | None, Number | None]],
+    from_patch: str,
+    schema: StatSchema,
+) -> str:
+    """A "changed since" block: one line per stat, old value then new value."""
+    if not changes:
+        return f"No stat changed since patch {from_patch}."
+    lines = [f"Changed since patch {from_patch}:"]
+    for stat in schema.stats:
+        if stat.name in changes:
+            old, new = changes[stat.name]
+            lines.append(f"{stat.label}: {stat.format(old)} -> {stat.format(new)}")
+    return "\n".join(lines)
+
+
+def render_lore_card(character: Character, faction: Faction) -> str:
+    """Who a character is: name, faction, role, home and lore."""
+    aka = f" Also called {', '.join(character.aliases)}." if character.aliases else ""
+    return (
+        f"{character.name}, {faction.name} {character.role} of {character.region}.{aka}\n"
+        f"{character.lore}"
+    )

@@ -1,0 +1,494 @@
+"""Generate the game world: factions, stat schema, roster, lexicons and the patch history.
+
+    python -m characters.generate            # rewrite characters/data/ (byte for byte the same)
+    python -m characters.generate --out DIR  # write somewhere else, e.g. to compare
+
+Seeded and deterministic: running it again reproduces the committed files exactly. This is data
+work, not runtime work: the bot only loads what it wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from characters.schema import Stat, StatSchema
+from characters.world import DEFAULT_WORLD_DIR, Character
+
+SEED = 20260929
+
+FACTIONS = [
+    {"id": "orcish", "name": "Orcish", "adapter": "orcish",
+     "description": "Clans of the Ashen Steppes: loud, proud and scarred."},
+    {"id": "elvish", "name": "Elvish", "adapter": "elvish",
+     "description": "The old people of the Silverwood, who remember every season."},
+    {"id": "human", "name": "Human", "adapter": None,
+     "description": "The river kingdoms of Varnholt and their restless knights."},
+    {"id": "dwarvish", "name": "Dwarvish", "adapter": None,
+     "description": "Holds under the Greyteeth mountains, keepers of runes and forges."},
+]
+
+SCHEMA = StatSchema((
+    Stat("level", "int", "", 1, 60, "Level", ("lvl", "rank", "how experienced")),
+    Stat("health", "int", "hp", 100, 12000, "Health",
+         ("hp", "hit points", "health points", "life", "vitality")),
+    Stat("mana", "int", "mp", 0, 6000, "Mana", ("mp", "magic points", "energy")),
+    Stat("attack", "int", "", 1, 600, "Attack",
+         ("atk", "damage", "dmg", "attack power", "hit hard")),
+    Stat("defense", "int", "", 0, 400, "Defense",
+         ("def", "armor", "armour", "toughness", "defence")),
+    Stat("speed", "int", "", 100, 550, "Speed",
+         ("move speed", "movement speed", "movespeed", "ms", "how fast")),
+    Stat("attack_speed", "float", "/s", 0.2, 3.0, "Attack speed",
+         ("as", "attacks per second", "swing speed", "attack rate"), decimals=2),
+    Stat("crit_chance", "float", "%", 0.0, 75.0, "Crit chance",
+         ("crit", "critical chance", "critical strike chance", "crit rate", "critical hit"),
+         decimals=1),
+    Stat("attack_range", "int", "", 100, 900, "Attack range", ("range", "reach")),
+    Stat("ability_power", "int", "", 0, 800, "Ability power",
+         ("ap", "spell power", "magic power", "power")),
+    Stat("health_regen", "float", "/s", 0.0, 50.0, "Health regen",
+         ("regen", "regeneration", "hp regen", "healing"), decimals=1),
+    Stat("cost", "int", "gold", 100, 20000, "Cost", ("price", "gold cost", "how much", "gold")),
+))
+
+LEXICONS = {
+    "orcish": [
+        ("gorza", "honour"), ("brakk", "battle"), ("urzul", "chief"),
+        ("drakka", "friend, shield-brother"), ("skarn", "a curse, said when angry"),
+        ("yarg", "yes"), ("nakh", "no"), ("mogg", "meat, food"), ("thrak", "strength"),
+        ("gruntha", "clan"), ("vorku", "enemy"), ("snikk", "weakling, coward"),
+        ("bludgar", "blood"), ("krumm", "skull"), ("hrokk", "axe"), ("zagra", "victory"),
+        ("dakh", "fire"), ("ruuk", "charge! (a war-cry)"), ("ghul", "death"),
+        ("tarak", "scar"), ("omm", "home, the camp"),
+    ],
+    "elvish": [
+        ("sylvarae", "well met (a greeting)"), ("ithquelle", "farewell"), ("aelith", "star"),
+        ("thaloren", "forest"), ("lunaveth", "moon"), ("caelis", "sky"), ("vaelor", "friend"),
+        ("serennis", "peace"), ("ondriel", "river"), ("faelora", "leaf"),
+        ("sorevain", "memory"), ("talvessa", "season"), ("niriath", "light"),
+        ("andrevel", "arrow"), ("vireth", "honour"), ("saelwyn", "dawn"), ("morivel", "dusk"),
+        ("kethriel", "song"), ("ylvaran", "the elder ones"), ("ashavel", "blessing"),
+        ("varessa", "bow"), ("orvanis", "wisdom"),
+    ],
+}
+
+# Names that belong to other worlds; a generated name that equals one is dropped.
+FOREIGN_NAMES = {
+    "legolas", "gimli", "elrond", "arwen", "galadriel", "thorin", "thrall", "gandalf",
+    "aragorn", "durotan", "grommash", "sylvanas", "tyrande", "illidan", "balin", "dwalin",
+    "gloin", "oin", "thranduil", "celeborn", "haldir", "azog", "bolg", "gorbag", "shagrat",
+}
+
+
+@dataclass(frozen=True)
+class FactionStyle:
+    first_a: tuple[str, ...]
+    first_b: tuple[str, ...]
+    last_a: tuple[str, ...]
+    last_b: tuple[str, ...]
+    roles: tuple[tuple[str, str], ...]  # (role, archetype)
+    regions: tuple[str, ...]
+    epithets: tuple[str, ...]
+    lore_origin: tuple[str, ...]
+    lore_deed: tuple[str, ...]
+    lore_trait: tuple[str, ...]
+    lore_goal: tuple[str, ...]
+
+
+STYLES = {
+    "orcish": FactionStyle(
+        first_a=("Gr", "Mog", "Zul", "Drak", "Ur", "Kro", "Thok", "Bal", "Gor", "Snar", "Vrog",
+                 "Ruk", "Hag", "Dur", "Skar", "Nag", "Brug", "Yaz", "Krag", "Lug"),
+        first_b=("ukk", "ra", "'gar", "'tha", "zag", "nak", "ush", "gra", "mok", "ka", "'zul",
+                 "dra", "rim", "tor", "gash", "ok", "ga", "'rak"),
+        last_a=("Iron", "Skull", "Bone", "Blood", "Ash", "Gore", "Black", "Red", "Stone", "Grim",
+                "Rot", "War", "Storm", "Fang", "Dread", "Tusk"),
+        last_b=("jaw", "splitter", "gnaw", "fist", "maw", "hide", "cleaver", "howl", "tusk",
+                "breaker", "-Eye", "back", "crusher", "hewer"),
+        roles=(("Berserker", "bruiser"), ("Shaman", "caster"), ("Warchief", "tank"),
+               ("Raider", "skirmisher"), ("Beastmaster", "ranged"), ("Skullcrusher", "tank"),
+               ("Bloodrager", "bruiser"), ("Spear-thrower", "ranged"), ("Witch-doctor", "support")),
+        regions=("the Ashen Steppes", "Gorefang Pass", "the Red Wastes", "Skullhold",
+                 "the Burning Marsh", "Thunder Crag"),
+        epithets=("the Red", "Bonebreaker", "the Loud", "Old Tusk", "the Unbowed", "Half-Ear",
+                  "Smasher", "the Hungry"),
+        lore_origin=("Born in the war camps of {region}, {first} learned to fight before walking.",
+                     "{first} came out of {region} with nothing but a broken axe and a grudge.",
+                     "The drums of {region} still beat the name of {first}.",
+                     "{first} was raised by the pit-fighters of {region}."),
+        lore_deed=("{first} once held a bridge alone against forty riders.",
+                   "{first} wears the tusks of a cave-boar killed bare-handed.",
+                   "{first} split the gate of an enemy fort with one swing.",
+                   "Three chiefs fell to {first} in the great clan-moot."),
+        lore_trait=("{first} trusts no one who has never bled.",
+                    "{first} laughs loudest when the odds are worst.",
+                    "{first} counts every scar as a trophy.",
+                    "{first} has no patience for talk."),
+        lore_goal=("Now {first} seeks a foe worthy of the clan.",
+                   "{first} means to be warchief before the next winter.",
+                   "{first} hunts the elves who burned the old camp."),
+    ),
+    "elvish": FactionStyle(
+        first_a=("Ae", "Thal", "Syl", "Cae", "Lor", "Ith", "Vae", "Nae", "Ela", "Fëa", "Ser",
+                 "Mel", "Ara", "Yl", "Ilé", "Quen", "Liri", "Ori"),
+        first_b=("lindra", "ion", "vanis", "wen", "diel", "thas", "riel", "mira", "dros",
+                 "nael", "sora", "vell", "thien", "ondë", "lith", "wyn", "rae", "neth"),
+        last_a=("Moon", "Star", "Silver", "Dawn", "Leaf", "River", "Mist", "Wind", "Sun",
+                "Frost", "Night", "Thorn", "Willow", "Glimmer"),
+        last_b=("whisper", "brook", "song", "bough", "glade", "shade", "weaver", "runner",
+                "bloom", "fall", "veil", "light", "mere", "wing"),
+        roles=(("Ranger", "ranged"), ("Loresinger", "support"), ("Moonblade", "skirmisher"),
+               ("Druid", "caster"), ("Starcaller", "caster"), ("Warden", "tank"),
+               ("Bladedancer", "bruiser"), ("Pathfinder", "ranged")),
+        regions=("the Silverwood", "the Starlit Vale", "Lake Ondriel", "the Whispering Glades",
+                 "the Moonspire", "the Evergreen Reach"),
+        epithets=("the Fair", "Starborn", "the Quiet", "Leafsong", "the Elder", "Dawnbringer",
+                  "the Wanderer"),
+        lore_origin=("{first} was born beneath the oldest boughs of {region}.",
+                     "For three hundred winters {first} has watched over {region}.",
+                     "{first} learned the songs of {region} from the river itself.",
+                     "The starlight of {region} first fell upon {first} in a gentle spring."),
+        lore_deed=("{first} guided the lost caravans through the long winter.",
+                   "{first} once turned back a wildfire with a single song.",
+                   "{first} mapped the stars above the drowned cities.",
+                   "{first} kept the moon-gate shut through a hundred nights of siege."),
+        lore_trait=("{first} speaks softly and forgets nothing.",
+                    "{first} measures time in seasons, not days.",
+                    "{first} is patient as the old trees.",
+                    "{first} trusts the forest more than any crown."),
+        lore_goal=("Now {first} seeks the lost songs of the elder ones.",
+                   "{first} watches the eastern roads for the return of the orc clans.",
+                   "{first} hopes to see the silver leaves bloom once more."),
+    ),
+    "human": FactionStyle(
+        first_a=("Ed", "Mar", "Tob", "Al", "Cor", "Wil", "Bren", "Hal", "Ros", "Ger", "Ma",
+                 "Jor", "Lis", "Os", "Ray", "Sel"),
+        first_b=("ric", "en", "in", "da", "wen", "ton", "mund", "ara", "ey", "ald", "ette",
+                 "ias", "ren", "wick"),
+        last_a=("Ash", "Brand", "Hal", "Cross", "Wester", "Marsh", "Thorn", "Black", "Hart",
+                "Fair"),
+        last_b=("ford", "well", "ridge", "wick", "by", "ley", "mont", "stead", "holt", "croft"),
+        roles=(("Knight", "tank"), ("Cleric", "support"), ("Crossbowman", "ranged"),
+               ("Battlemage", "caster"), ("Rogue", "skirmisher"), ("Sellsword", "bruiser")),
+        regions=("Varnholt", "the River March", "Eastmere", "Kingsford", "the Salt Coast"),
+        epithets=("the Bold", "Lucky", "the Grey", "Half-Crown"),
+        lore_origin=("{first} grew up on the docks of {region}.",
+                     "{first} left a farm in {region} to follow the banners."),
+        lore_deed=("{first} survived the siege of the old keep.",
+                   "{first} won a tourney purse and spent it in one night."),
+        lore_trait=("{first} keeps every promise, eventually.",
+                    "{first} never turns down a wager."),
+        lore_goal=("{first} wants a lordship and a quiet life.",
+                   "{first} fights for coin and, sometimes, for friends."),
+    ),
+    "dwarvish": FactionStyle(
+        first_a=("Bar", "Dur", "Grim", "Kol", "Thar", "Bor", "Hild", "Dag", "Mor", "Run",
+                 "Brom", "Tor", "Vig", "Sig", "Ulf", "Hal"),
+        first_b=("dek", "na", "rik", "gar", "dis", "li", "vald", "mund", "helm", "ra", "bek",
+                 "rok", "dra", "fast"),
+        last_a=("Stone", "Iron", "Copper", "Anvil", "Deep", "Flint", "Coal", "Granite",
+                "Silver", "Rune"),
+        last_b=("beard", "hammer", "delve", "forge", "mantle", "brow", "shield", "vein",
+                "heart", "braid"),
+        roles=(("Runesmith", "caster"), ("Ironbreaker", "tank"), ("Miner", "bruiser"),
+               ("Thunderer", "ranged"), ("Brewmaster", "support"), ("Slayer", "skirmisher")),
+        regions=("the Greyteeth", "Khazrun Hold", "the Deepforge", "Copperfall",
+                 "the Ember Halls"),
+        epithets=("Oldbeard", "the Stubborn", "Hammerhand", "the Quiet Axe"),
+        lore_origin=("{first} was born in the deep halls of {region}.",
+                     "{first} first swung a hammer in the forges of {region}."),
+        lore_deed=("{first} held the tunnel when the deep things came.",
+                   "{first} carved the runes over the great gate."),
+        lore_trait=("{first} never forgets a debt, or a slight.",
+                    "{first} trusts stone more than people."),
+        lore_goal=("{first} seeks the lost hold of the ancestors.",
+                   "{first} means to forge a blade that will outlast the mountains."),
+    ),
+}
+
+COUNTS = {"orcish": 160, "elvish": 160, "human": 90, "dwarvish": 90}
+
+# Base stats per archetype at level 1, and their growth per level.
+ARCHETYPES = {
+    #              hp   mana atk def spd  as    crit rng  ap   regen  cost
+    "tank":       (900, 150, 40, 40, 300, 0.70, 4.0, 150, 20, 4.0, 900),
+    "bruiser":    (700, 100, 55, 25, 320, 0.85, 9.0, 150, 15, 3.0, 800),
+    "skirmisher": (520, 200, 50, 15, 360, 1.10, 14.0, 175, 40, 2.0, 850),
+    "ranged":     (450, 250, 48, 10, 330, 0.95, 10.0, 550, 30, 1.5, 850),
+    "caster":     (420, 800, 30, 10, 320, 0.65, 3.0, 500, 90, 1.2, 950),
+    "support":    (480, 700, 28, 15, 325, 0.70, 2.0, 450, 70, 2.5, 700),
+}
+GROWTH = (120, 40, 4, 3, 1, 0.02, 0.4, 0, 6, 0.4, 110)
+
+PATCH_PLAN = [
+    # (id, released, kind, notes)
+    ("2026-W40", "2026-09-29", "full", "Launch. Every character's starting stats."),
+    ("2026-W41", "2026-10-06", "delta", "First balance pass: Elvish casters buffed, "
+     "Dwarvish tanks toned down."),
+    ("2026-W42", "2026-10-13", "delta", "Orcish berserkers and bloodragers hit harder; "
+     "human rogues lose some crit."),
+    ("2026-W43", "2026-10-20", "delta", "Elvish rangers' attack range cut; "
+     "Dwarvish thunderers buffed."),
+    ("2026-W44", "2026-10-27", "delta", "Orcish berserkers toned down after W42 overshot."),
+    ("2026-W45", "2026-11-03", "delta", "Reverts the W43 attack range cut for Elvish rangers; "
+     "shaman mana buffed."),
+    ("2026-W45-hotfix", "2026-11-05", "delta", "Mid-week hotfix: shaman mana buff was "
+     "applied twice; corrected."),
+    ("2026-W46", "2026-11-10", "delta", "Release: twelve new characters join the roster."),
+    ("2026-W47", "2026-11-17", "delta", "Speed pass: skirmishers faster, tanks slower."),
+    ("2026-W48", "2026-11-24", "delta", "Orcish berserkers toned down; "
+     "Elvish loresingers heal more."),
+]
+NEW_IN = "2026-W46"
+NEW_PER_FACTION = {"orcish": 4, "elvish": 4, "human": 2, "dwarvish": 2}
+
+
+def ascii_key(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if ch.isalnum()).lower()
+
+
+def slugify(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(
+        ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch)
+    )
+    return "-".join(kept.lower().replace("'", "").split())
+
+
+def _too_close(key: str, taken: list[str]) -> bool:
+    from rapidfuzz import fuzz
+    from rapidfuzz.process import extractOne
+
+    hit = extractOne(key, taken, scorer=fuzz.ratio, score_cutoff=75) if taken else None
+    return hit is not None
+
+
+def make_roster(rng: random.Random) -> list[Character]:
+    characters: list[Character] = []
+    full_keys: list[str] = []
+    alias_keys: set[str] = set()
+    for faction, count in COUNTS.items():
+        style = STYLES[faction]
+        made = attempts = 0
+        while made < count:
+            attempts += 1
+            if attempts > 200_000:
+                raise RuntimeError(f"cannot find {count} distinct {faction} names")
+            first = rng.choice(style.first_a) + rng.choice(style.first_b)
+            first = first[0].upper() + first[1:]
+            last = rng.choice(style.last_a) + rng.choice(style.last_b)
+            name = f"{first} {last}".replace("--", "-")
+            key = ascii_key(name)
+            if ascii_key(first) in FOREIGN_NAMES or key in FOREIGN_NAMES:
+                continue
+            if _too_close(key, full_keys):
+                continue
+            role, _arch = rng.choice(style.roles)
+            region = rng.choice(style.regions)
+            aliases = []
+            for _ in range(rng.randint(0, 3)):
+                kind = rng.random()
+                if kind < 0.4:
+                    alias = f"{first} {rng.choice(style.epithets)}"
+                elif kind < 0.7:
+                    alias = last.replace("-", " ").strip() if "-" in last else last
+                else:
+                    alias = f"{first} of {region.replace('the ', '')}"
+                akey = ascii_key(alias)
+                if akey in alias_keys or akey == key or _too_close(akey, full_keys):
+                    continue
+                alias_keys.add(akey)
+                aliases.append(alias)
+            fmt = {"first": first, "region": region}
+            sentences = [rng.choice(style.lore_origin), rng.choice(style.lore_deed)]
+            sentences += rng.sample([rng.choice(style.lore_trait), rng.choice(style.lore_goal)],
+                                    rng.randint(0, 2))
+            lore = " ".join(s.format(**fmt) for s in sentences)
+            characters.append(Character(
+                id=slugify(name), name=name, faction=faction, role=role, region=region,
+                lore=lore, aliases=tuple(aliases),
+            ))
+            full_keys.append(key)
+            made += 1
+    # Mark the last few of each faction as released later, by the W46 patch.
+    released: list[Character] = []
+    for faction, n in NEW_PER_FACTION.items():
+        of_faction = [c for c in characters if c.faction == faction]
+        released.extend(of_faction[-n:])
+    released_ids = {c.id for c in released}
+    return [
+        Character(**{**c.__dict__, "released_in": NEW_IN}) if c.id in released_ids else c
+        for c in characters
+    ]
+
+
+def archetype_of(character: Character) -> str:
+    return dict(STYLES[character.faction].roles)[character.role]
+
+
+def clamp(stat: Stat, value: float) -> int | float:
+    value = min(max(value, stat.minimum), stat.maximum)
+    return stat.coerce(round(value) if stat.type == "int" else value)
+
+
+def starting_stats(character: Character, rng: random.Random) -> dict[str, int | float]:
+    level = rng.randint(1, 30)
+    base = ARCHETYPES[archetype_of(character)]
+    stats: dict[str, int | float] = {"level": level}
+    for stat, b, g in zip(SCHEMA.stats[1:], base, GROWTH, strict=True):
+        jitter = rng.uniform(0.9, 1.1)
+        stats[stat.name] = clamp(stat, (b + g * (level - 1)) * jitter)
+    stats["attack_range"] = clamp(SCHEMA["attack_range"],
+                                  round(stats["attack_range"] / 25) * 25)
+    return stats
+
+
+def _scale(stats: dict, name: str, factor: float) -> int | float:
+    return clamp(SCHEMA[name], stats[name] * factor)
+
+
+def make_patches(roster: list[Character], rng: random.Random) -> list[dict]:
+    current: dict[str, dict[str, int | float]] = {}
+    launch = [c for c in roster if c.released_in is None]
+    for c in launch:
+        current[c.id] = starting_stats(c, rng)
+    patches = [_patch(PATCH_PLAN[0], [{"id": c.id, "stats": current[c.id]} for c in launch])]
+
+    def pick(pred, n: int) -> list[Character]:
+        pool = [c for c in roster if c.id in current and pred(c)]
+        return sorted(rng.sample(pool, min(n, len(pool))), key=lambda c: c.id)
+
+    def is_(faction: str, *roles: str):
+        return lambda c: c.faction == faction and (not roles or c.role in roles)
+
+    def arch(*archs: str):
+        return lambda c: archetype_of(c) in archs
+
+    w43_ranger_range: dict[str, int | float] = {}
+    w45_shaman_mana: dict[str, int | float] = {}
+    for plan in PATCH_PLAN[1:]:
+        pid = plan[0]
+        changed: dict[str, dict[str, int | float]] = {}
+
+        def change(c: Character, name: str, value: int | float, changed=changed) -> None:
+            if current[c.id][name] != value:
+                changed.setdefault(c.id, {})[name] = value
+
+        new_entries = []
+        if pid == "2026-W41":
+            for c in pick(is_("elvish", "Druid", "Starcaller"), 25):
+                change(c, "ability_power", _scale(current[c.id], "ability_power", 1.08))
+                change(c, "mana", _scale(current[c.id], "mana", 1.05))
+            for c in pick(is_("dwarvish", "Ironbreaker"), 12):
+                change(c, "defense", _scale(current[c.id], "defense", 0.93))
+        elif pid == "2026-W42":
+            for c in pick(is_("orcish", "Berserker", "Bloodrager"), 30):
+                change(c, "attack", _scale(current[c.id], "attack", 1.10))
+            for c in pick(is_("human", "Rogue"), 10):
+                change(c, "crit_chance", _scale(current[c.id], "crit_chance", 0.85))
+        elif pid == "2026-W43":
+            for c in pick(is_("elvish", "Ranger"), 20):
+                w43_ranger_range[c.id] = current[c.id]["attack_range"]
+                change(c, "attack_range", clamp(SCHEMA["attack_range"],
+                                                current[c.id]["attack_range"] - 50))
+            for c in pick(is_("dwarvish", "Thunderer"), 12):
+                change(c, "attack", _scale(current[c.id], "attack", 1.06))
+                change(c, "attack_speed", _scale(current[c.id], "attack_speed", 1.05))
+        elif pid == "2026-W44":
+            for c in pick(is_("orcish", "Berserker"), 20):
+                change(c, "attack", _scale(current[c.id], "attack", 0.95))
+                change(c, "health", _scale(current[c.id], "health", 0.97))
+        elif pid == "2026-W45":
+            for cid, old in w43_ranger_range.items():
+                change(roster_by_id(roster, cid), "attack_range", old)
+            for c in pick(is_("orcish", "Shaman"), 15):
+                w45_shaman_mana[c.id] = current[c.id]["mana"]
+                change(c, "mana", _scale(current[c.id], "mana", 1.20))
+        elif pid == "2026-W45-hotfix":
+            for cid, old in w45_shaman_mana.items():
+                change(roster_by_id(roster, cid), "mana", clamp(SCHEMA["mana"], old * 1.10))
+        elif pid == "2026-W46":
+            for c in pick(arch("support"), 10):
+                change(c, "level", clamp(SCHEMA["level"], current[c.id]["level"] + 1))
+            for c in roster:
+                if c.released_in == pid:
+                    current[c.id] = starting_stats(c, rng)
+                    fields = {k: v for k, v in c.to_json().items() if k not in ("id",)}
+                    new_entries.append({"id": c.id, **fields, "stats": current[c.id]})
+        elif pid == "2026-W47":
+            for c in pick(arch("skirmisher"), 30):
+                change(c, "speed", clamp(SCHEMA["speed"], current[c.id]["speed"] + 10))
+            for c in pick(arch("tank"), 25):
+                change(c, "speed", clamp(SCHEMA["speed"], current[c.id]["speed"] - 5))
+        elif pid == "2026-W48":
+            for c in pick(is_("orcish", "Berserker"), 20):
+                change(c, "attack", _scale(current[c.id], "attack", 0.96))
+                change(c, "crit_chance", _scale(current[c.id], "crit_chance", 0.9))
+            for c in pick(is_("elvish", "Loresinger"), 12):
+                change(c, "health_regen", _scale(current[c.id], "health_regen", 1.15))
+                change(c, "ability_power", _scale(current[c.id], "ability_power", 1.04))
+        entries = new_entries + [{"id": cid, "stats": s} for cid, s in sorted(changed.items())]
+        for cid, s in changed.items():
+            current[cid].update(s)
+        patches.append(_patch(plan, entries))
+    return patches
+
+
+def roster_by_id(roster: list[Character], cid: str) -> Character:
+    return next(c for c in roster if c.id == cid)
+
+
+def _patch(plan: tuple[str, str, str, str], entries: list[dict]) -> dict:
+    pid, released, kind, notes = plan
+    return {"patch": pid, "released": released, "kind": kind, "notes": notes,
+            "characters": entries}
+
+
+def _dump(path: Path, data: object, indent: int | None = 1) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=indent, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _dump_patch(path: Path, patch: dict) -> None:
+    """One character per line, so that a patch reads (and diffs) like a changelog."""
+    head = {k: v for k, v in patch.items() if k != "characters"}
+    lines = [json.dumps(e, ensure_ascii=False) for e in patch["characters"]]
+    text = json.dumps(head, ensure_ascii=False)[:-1] + ', "characters": [\n'
+    text += ",\n".join(lines) + "\n]}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def generate(out: Path) -> None:
+    """Write the whole world into `out`."""
+    rng = random.Random(SEED)
+    roster = make_roster(rng)
+    _dump(out / "factions.json", FACTIONS)
+    _dump(out / "schema.json", SCHEMA.to_json())
+    _dump(out / "roster.json", [c.to_json() for c in roster])
+    for faction, words in LEXICONS.items():
+        _dump(out / "lexicon" / f"{faction}.json", [{"word": w, "gloss": g} for w, g in words])
+    for old in (out / "patches").glob("*.json"):
+        old.unlink()
+    for patch in make_patches(roster, rng):
+        _dump_patch(out / "patches" / f"{patch['released']}_{patch['patch']}.json", patch)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_WORLD_DIR,
+                        help="folder to write (default: characters/data)")
+    args = parser.parse_args(argv)
+    generate(args.out)
+    print(f"wrote the world to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
