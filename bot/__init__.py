@@ -1,0 +1,1 @@
+"""The product: answer engine, generation backends, Discord slash commands, console and CLI."""

@@ -1,0 +1,1 @@
+"""Base model, dialogue data, LoRA training, voice evaluation and the trained adapters."""
