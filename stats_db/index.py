@@ -1,0 +1,229 @@
+"""The LanceDB retrieval index: one stat-card row per character at the current patch, plus lore.
+
+Rows are keyed `stats:<id>` and `lore:<id>:<n>`; each holds its text, the text's content hash
+(so only changed cards are re-embedded), the faction, the structured stat columns `stat_<name>`
+and the vector. Each imported patch tags the table version it produced, so "as of patch P" is a
+checkout of tag P.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pyarrow as pa
+
+from characters.cards import render_lore_card, render_stat_card
+from characters.schema import StatSchema
+from characters.world import Character, World
+
+TABLE = "cards"
+BASE_COLUMNS = ("key", "kind", "character_id", "faction", "patch", "text", "content_hash")
+SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
+
+
+def text_hash(text: str) -> str:
+    """The content hash of a card's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def stat_column(name: str) -> str:
+    return f"stat_{name}"
+
+
+def arrow_schema(schema: StatSchema, dim: int) -> pa.Schema:
+    """The table's columns for a stat schema and a vector size."""
+    fields = [pa.field(name, pa.string()) for name in BASE_COLUMNS]
+    fields += [pa.field(stat_column(s.name), pa.float64()) for s in schema.stats]
+    fields.append(pa.field("vector", pa.list_(pa.float32(), dim)))
+    return pa.schema(fields)
+
+
+def lore_chunks(lore: str, max_chars: int) -> list[str]:
+    """Lore split at sentence ends into chunks of at most about `max_chars` characters."""
+    chunks: list[str] = []
+    current = ""
+    for sentence in SENTENCE_RE.split(lore.strip()):
+        if current and len(current) + 1 + len(sentence) > max_chars:
+            chunks.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        chunks.append(current)
+    return chunks or [""]
+
+
+def build_rows(
+    world: World, characters: Mapping[str, Character], stats: Mapping[str, Mapping],
+    changed_in: Mapping[str, str], lore_chunk_chars: int,
+) -> dict[str, dict]:
+    """The rows the index should hold (without vectors), keyed by row key. Pure."""
+    rows: dict[str, dict] = {}
+    for cid in sorted(stats):
+        character = characters.get(cid)
+        if character is None:
+            continue
+        faction = world.faction(character.faction)
+        values = {n: stats[cid].get(n) for n in world.schema.names}
+        card = render_stat_card(character, faction, values, changed_in[cid], world.schema)
+        row = {"key": f"stats:{cid}", "kind": "stats", "character_id": cid,
+               "faction": character.faction, "patch": changed_in[cid], "text": card,
+               "content_hash": text_hash(card)}
+        row.update({stat_column(n): None if v is None else float(v) for n, v in values.items()})
+        rows[row["key"]] = row
+        header = render_lore_card(character, faction).split("\n", 1)[0]
+        for i, chunk in enumerate(lore_chunks(character.lore, lore_chunk_chars)):
+            text = f"{header}\n{chunk}"
+            lore = {"key": f"lore:{cid}:{i}", "kind": "lore", "character_id": cid,
+                    "faction": character.faction, "patch": "", "text": text,
+                    "content_hash": text_hash(text)}
+            lore.update({stat_column(n): None for n in world.schema.names})
+            rows[lore["key"]] = lore
+    return rows
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class LanceIndex:
+    """The `cards` table in a LanceDB folder; one connection per thread."""
+
+    def __init__(self, path: Path, schema: StatSchema, dim: int) -> None:
+        self.path = Path(path)
+        self.schema = schema
+        self.dim = dim
+        self._local = threading.local()
+
+    def _db(self):
+        db = getattr(self._local, "db", None)
+        if db is None:
+            import lancedb
+
+            db = lancedb.connect(self.path, read_consistency_interval=dt.timedelta(0))
+            self._local.db = db
+        return db
+
+    def table(self, create: bool = False):
+        """The table (latest version), or None when it does not exist and `create` is false."""
+        table = getattr(self._local, "table", None)
+        if table is not None:
+            return table
+        db = self._db()
+        if TABLE in db.list_tables().tables:
+            table = db.open_table(TABLE)
+        elif create:
+            from lancedb.index import BTree
+
+            table = db.create_table(TABLE, schema=arrow_schema(self.schema, self.dim),
+                                    exist_ok=True)
+            table.create_index("key", config=BTree(), replace=True)
+        else:
+            return None
+        self._local.table = table
+        return table
+
+    def hashes(self) -> dict[str, str]:
+        """key -> content hash of every row."""
+        table = self.table()
+        if table is None:
+            return {}
+        data = table.search().select(["key", "content_hash"]).limit(None).to_arrow().to_pydict()
+        return dict(zip(data["key"], data["content_hash"], strict=True))
+
+    def count(self) -> int:
+        table = self.table()
+        return 0 if table is None else table.count_rows()
+
+    def upsert(self, rows: list[dict], delete_keys: Iterable[str] = ()) -> None:
+        """Write changed rows and delete stale keys in one `merge_insert` commit."""
+        table = self.table(create=True)
+        delete_keys = sorted(delete_keys)
+        if not rows:
+            if delete_keys:
+                table.delete(f"key IN ({', '.join(_quote(k) for k in delete_keys)})")
+            return
+        data = pa.Table.from_pylist(rows, schema=table.schema)
+        builder = (table.merge_insert("key").when_matched_update_all()
+                   .when_not_matched_insert_all())
+        if delete_keys:
+            builder = builder.when_not_matched_by_source_delete(
+                f"key IN ({', '.join(_quote(k) for k in delete_keys)})")
+        builder.execute(data)
+
+    def refresh_fts(self) -> None:
+        """Make the full-text index cover every row (create it, or fold new rows in)."""
+        from lancedb.index import FTS
+
+        table = self.table(create=True)
+        names = {ix.name for ix in table.list_indices()}
+        if "text_idx" not in names:
+            table.create_index("text", config=FTS(), replace=True)
+        else:
+            table.optimize()
+
+    def unindexed_fts_rows(self) -> int:
+        """Rows the full-text index does not cover yet (0 once refreshed)."""
+        table = self.table()
+        if table is None:
+            return 0
+        if "text_idx" not in {ix.name for ix in table.list_indices()}:
+            return table.count_rows()
+        return table.index_stats("text_idx").num_unindexed_rows
+
+    def tag(self, name: str) -> None:
+        """Tag the latest version with a patch id (moving the tag if it exists)."""
+        table = self.table(create=True)
+        if name in table.tags.list():
+            table.tags.update(name, table.version)
+        else:
+            table.tags.create(name, table.version)
+
+    def tags(self) -> dict[str, int]:
+        table = self.table()
+        if table is None:
+            return {}
+        return {name: info["version"] for name, info in table.tags.list().items()}
+
+    def drop(self) -> None:
+        db = self._db()
+        if TABLE in db.list_tables().tables:
+            db.drop_table(TABLE)
+        self._local.table = None
+
+    def search(self, vector, text: str, k: int, character_id: str | None = None,
+               tag: str | None = None) -> list[dict]:
+        """Hybrid search (vector plus full text, fused by rank with RRF), optionally filtered."""
+        from lancedb.rerankers import RRFReranker
+
+        table = self.table()
+        if table is None:
+            return []
+        if tag is not None:
+            table = self._db().open_table(TABLE)
+            table.checkout(tag)
+        query = table.search(query_type="hybrid").vector(vector).text(text)
+        if character_id:
+            query = query.where(f"character_id = {_quote(character_id)}", prefilter=True)
+        cols = ["key", "kind", "character_id", "text"]
+        return [{c: r.get(c) for c in (*cols, "_relevance_score")}
+                for r in query.rerank(RRFReranker()).limit(k).to_list()]
+
+    def vector_search(self, vector, k: int, character_id: str | None = None,
+                      tag: str | None = None) -> list[dict]:
+        """Vector-only search, for questions with no searchable words."""
+        table = self.table()
+        if table is None:
+            return []
+        if tag is not None:
+            table = self._db().open_table(TABLE)
+            table.checkout(tag)
+        query = table.search(vector, query_type="vector")
+        if character_id:
+            query = query.where(f"character_id = {_quote(character_id)}", prefilter=True)
+        return query.limit(k).to_list()
