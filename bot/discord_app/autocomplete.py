@@ -1,0 +1,52 @@
+"""Autocomplete for character, patch and stat options. Engine calls run off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+from discord import app_commands
+
+from bot.discord_app.limits import (
+    AUTOCOMPLETE_LIMIT,
+    AUTOCOMPLETE_NAME_LIMIT,
+    AUTOCOMPLETE_VALUE_LIMIT,
+)
+from bot.discord_app.replies import bot_of
+from bot.render import clip
+from characters.resolve import fold
+
+Choice = app_commands.Choice
+
+
+async def character_choices(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+    """Up to 25 roster characters closest to what was typed (typo tolerant)."""
+    engine = bot_of(interaction).engine
+    found = await asyncio.to_thread(engine.suggest, current[:AUTOCOMPLETE_VALUE_LIMIT],
+                                    AUTOCOMPLETE_LIMIT)
+    return [
+        Choice(name=clip(c.name, AUTOCOMPLETE_NAME_LIMIT), value=c.id)
+        for c in found[:AUTOCOMPLETE_LIMIT]
+        if len(c.id) <= AUTOCOMPLETE_VALUE_LIMIT
+    ]
+
+
+async def patch_choices(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+    """Imported patches, newest first, that contain what was typed."""
+    engine = bot_of(interaction).engine
+    patches = await asyncio.to_thread(engine.patches)
+    key = fold(current)
+    return [Choice(name=p, value=p) for p in reversed(patches)
+            if key in fold(p)][:AUTOCOMPLETE_LIMIT]
+
+
+async def stat_choices(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+    """Stat labels from the schema that match what was typed (label, name or synonym)."""
+    schema = bot_of(interaction).engine.world.schema
+    key = fold(current)
+    choices = [
+        Choice(name=stat.label, value=stat.name)
+        for stat in schema.stats
+        if any(key in fold(word) for word in (stat.label, stat.name, *stat.synonyms))
+    ]
+    return choices[:AUTOCOMPLETE_LIMIT]

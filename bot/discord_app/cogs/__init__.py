@@ -1,0 +1,7 @@
+"""One cog per feature area; each module ends with `async def setup(bot)`."""
+
+EXTENSIONS = (
+    "bot.discord_app.cogs.answers",
+    "bot.discord_app.cogs.cards",
+    "bot.discord_app.cogs.admin",
+)

@@ -1,0 +1,408 @@
+"""A loopback stand-in for Discord: the gateway websocket and the REST endpoints the bot uses.
+
+An aiohttp server on 127.0.0.1 with a random port. The real discord.py client connects to it
+(see `point_discord_at`), identifies, heartbeats and receives the interactions a test injects.
+Every REST request is recorded with a monotonic timestamp so tests can assert on latency, edit
+rate, content and `allowed_mentions`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import yarl
+from aiohttp import web
+
+API_PREFIX = "/api/v10"
+APP_ID = 1100000000000000001
+BOT_ID = APP_ID
+GUILD_ID = 1200000000000000001
+CHANNEL_ID = 1300000000000000001
+OWNER_ID = 1400000000000000001
+MANAGE_GUILD = 1 << 5
+MEMBER_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 31)  # view, send messages, use app commands
+TIMESTAMP = "2026-11-24T10:00:00+00:00"
+
+# Gateway opcodes.
+DISPATCH, HEARTBEAT, IDENTIFY, HELLO, HEARTBEAT_ACK = 0, 1, 2, 10, 11
+# Interaction and option types.
+APPLICATION_COMMAND, AUTOCOMPLETE = 2, 4
+ATTACHMENT_OPTION = 11
+
+
+@dataclass
+class RecordedRequest:
+    """One REST request the client made."""
+
+    t: float
+    method: str
+    path: str
+    query: dict[str, str]
+    payload: Any
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def token(self) -> str | None:
+        """The interaction token in an interaction or webhook path, if any."""
+        parts = self.path.split("/")
+        if len(parts) > 3 and parts[1] in ("interactions", "webhooks"):
+            return parts[3]
+        return None
+
+    @property
+    def kind(self) -> str:
+        """callback, followup, edit, delete, fetch, sync or other."""
+        parts = self.path.split("/")
+        if parts[1] == "interactions":
+            return "callback"
+        if parts[1] == "webhooks":
+            if len(parts) == 4:
+                return "followup"
+            return {"PATCH": "edit", "DELETE": "delete"}.get(self.method, "fetch")
+        if parts[1] == "applications" and parts[-1] == "commands" and self.method == "PUT":
+            return "sync"
+        return "other"
+
+    @property
+    def content(self) -> str | None:
+        return self.payload.get("content") if isinstance(self.payload, dict) else None
+
+
+@dataclass
+class SentInteraction:
+    """An interaction the stand-in dispatched: its id, token and dispatch time."""
+
+    id: int
+    token: str
+    t: float
+
+
+class DiscordStandIn:
+    """Discord's gateway and REST API on a loopback port, for one bot."""
+
+    def __init__(self, token: str = "standin-token", heartbeat_interval_s: float = 41.25) -> None:
+        self.token = token
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.requests: list[RecordedRequest] = []
+        self.heartbeats: list[float] = []
+        self.acks_sent = 0
+        self.identify: dict | None = None
+        self.commands: dict[int | None, list[dict]] = {}
+        self.attachments: dict[str, bytes] = {}
+        self.messages: dict[str, dict] = {}
+        self.identified = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._ids = itertools.count(1500000000000000001)
+        self._seq = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # Lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 at a free port."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/cdn/{name}", self._attachment)
+        app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def close(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        """What `discord.http.Route.BASE` should be."""
+        return self.base_url + API_PREFIX
+
+    @property
+    def gateway_url(self) -> yarl.URL:
+        return yarl.URL(f"ws://127.0.0.1:{self.port}/gateway")
+
+    # Gateway -----------------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        hello = {"heartbeat_interval": self.heartbeat_interval_s * 1000}
+        await ws.send_json({"op": HELLO, "d": hello})
+        async for msg in ws:
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                continue
+            frame = json.loads(msg.data)
+            if frame["op"] == HEARTBEAT:
+                self.heartbeats.append(time.monotonic())
+                await ws.send_json({"op": HEARTBEAT_ACK})
+                self.acks_sent += 1
+            elif frame["op"] == IDENTIFY:
+                self.identify = frame["d"]
+                await self._send_dispatch(ws, "READY", self._ready_payload())
+                self.identified.set()
+        self._sockets.remove(ws)
+        return ws
+
+    def _ready_payload(self) -> dict:
+        return {
+            "v": 10, "user": self.bot_user(), "guilds": [], "session_id": "standin-session",
+            "resume_gateway_url": str(self.gateway_url), "shard": [0, 1],
+            "application": {"id": str(APP_ID), "flags": 0},
+        }
+
+    async def _send_dispatch(self, ws: web.WebSocketResponse, event: str, data: dict) -> None:
+        await ws.send_json({"op": DISPATCH, "t": event, "s": next(self._seq), "d": data})
+
+    async def dispatch(self, event: str, data: dict) -> None:
+        """Send a gateway DISPATCH event to every connected client."""
+        await self.identified.wait()
+        for ws in list(self._sockets):
+            await self._send_dispatch(ws, event, data)
+
+    # Interactions ------------------------------------------------------------------------------
+
+    def bot_user(self) -> dict:
+        return user_payload(BOT_ID, "Lorekeeper", bot=True)
+
+    def interaction_payload(
+        self, kind: int, name: str, options: list[dict], *, user_id: int,
+        permissions: int = MEMBER_PERMISSIONS, resolved: dict | None = None,
+    ) -> dict:
+        """An INTERACTION_CREATE payload from a guild member with the given permissions."""
+        interaction_id = next(self._ids)
+        data: dict[str, Any] = {
+            "id": str(next(self._ids)), "name": name, "type": 1, "options": options,
+            "guild_id": str(GUILD_ID),
+        }
+        if resolved:
+            data["resolved"] = resolved
+        return {
+            "id": str(interaction_id), "application_id": str(APP_ID), "type": kind,
+            "token": f"tok{interaction_id}", "version": 1, "guild_id": str(GUILD_ID),
+            "channel_id": str(CHANNEL_ID),
+            "channel": {
+                "id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "general",
+                "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None,
+            },
+            "member": {
+                "user": user_payload(user_id, f"player{user_id % 10000}"), "roles": [],
+                "joined_at": TIMESTAMP, "deaf": False, "mute": False, "flags": 0,
+                "permissions": str(permissions),
+            },
+            "app_permissions": str(MEMBER_PERMISSIONS | (1 << 14) | (1 << 15)),
+            "locale": "en-US", "guild_locale": "en-US", "attachment_size_limit": 8 * 1024 * 1024,
+            "entitlements": [], "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0, "data": data,
+        }
+
+    async def send_command(
+        self, name: str, *, user_id: int = 42, permissions: int = MEMBER_PERMISSIONS,
+        attachment: tuple[str, str, bytes] | None = None, **options: str | int,
+    ) -> SentInteraction:
+        """Dispatch a slash command; `attachment` is (option name, filename, bytes)."""
+        opts = [{"name": k, "type": 3 if isinstance(v, str) else 4, "value": v}
+                for k, v in options.items()]
+        resolved = None
+        if attachment is not None:
+            option, filename, content = attachment
+            attachment_id = str(next(self._ids))
+            self.attachments[filename] = content
+            opts.append({"name": option, "type": ATTACHMENT_OPTION, "value": attachment_id})
+            resolved = {"attachments": {attachment_id: {
+                "id": attachment_id, "filename": filename, "size": len(content),
+                "url": f"{self.base_url}/cdn/{filename}",
+                "proxy_url": f"{self.base_url}/cdn/{filename}", "content_type": "application/json",
+            }}}
+        payload = self.interaction_payload(
+            APPLICATION_COMMAND, name, opts, user_id=user_id, permissions=permissions,
+            resolved=resolved,
+        )
+        return await self._send(payload)
+
+    async def send_autocomplete(
+        self, name: str, focused: str, *, user_id: int = 42, **options: str
+    ) -> SentInteraction:
+        """Dispatch an autocomplete request with `focused` as the option being typed."""
+        opts = [{"name": k, "type": 3, "value": v, **({"focused": True} if k == focused else {})}
+                for k, v in options.items()]
+        return await self._send(self.interaction_payload(AUTOCOMPLETE, name, opts, user_id=user_id))
+
+    async def _send(self, payload: dict) -> SentInteraction:
+        sent = SentInteraction(int(payload["id"]), payload["token"], time.monotonic())
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return sent
+
+    # Waiting and querying ----------------------------------------------------------------------
+
+    def requests_for(self, token: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.token == token]
+
+    async def wait_for(
+        self, predicate: Callable[[RecordedRequest], bool], timeout: float = 10.0
+    ) -> RecordedRequest:
+        """The first recorded request matching `predicate`, waiting for it if need be."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: any(predicate(r) for r in self.requests)), timeout
+            )
+        return next(r for r in self.requests if predicate(r))
+
+    async def wait_for_kind(self, sent: SentInteraction, kind: str, timeout: float = 10.0
+                            ) -> RecordedRequest:
+        return await self.wait_for(lambda r: r.token == sent.token and r.kind == kind, timeout)
+
+    # REST --------------------------------------------------------------------------------------
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        content = self.attachments.get(request.match_info["name"])
+        if content is None:
+            return web.json_response({"message": "Unknown Attachment", "code": 10000}, status=404)
+        return web.Response(body=content)
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        payload, files = await _read_body(request)
+        recorded = RecordedRequest(
+            time.monotonic(), request.method, path, dict(request.query), payload, files
+        )
+        async with self._changed:
+            self.requests.append(recorded)
+            self._changed.notify_all()
+        return self._answer(recorded, request.headers.get("Authorization"))
+
+    def _answer(self, r: RecordedRequest, auth: str | None) -> web.StreamResponse:
+        parts = r.path.strip("/").split("/")
+        if r.path == "/users/@me":
+            if auth != f"Bot {self.token}":
+                return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+            return web.json_response(self.bot_user())
+        if r.path == "/oauth2/applications/@me":
+            return web.json_response(self._application())
+        if r.path in ("/gateway", "/gateway/bot"):
+            return web.json_response({
+                "url": str(self.gateway_url), "shards": 1,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
+                                        "max_concurrency": 1},
+            })
+        if r.kind == "sync":
+            return web.json_response(self._sync(parts, r.payload))
+        if r.kind == "callback":
+            return web.json_response(self._callback(parts[1], parts[2], r))
+        if r.kind in ("followup", "edit", "fetch") and parts[0] == "webhooks":
+            return web.json_response(self._message(r))
+        if r.kind == "delete":
+            self.messages.pop(r.token or "", None)
+            return web.Response(status=204)
+        return web.json_response({"message": f"stand-in: no route {r.path}", "code": 0}, status=404)
+
+    def _application(self) -> dict:
+        return {
+            "id": str(APP_ID), "name": "Lorekeeper", "description": "", "icon": None,
+            "bot_public": True, "bot_require_code_grant": False, "verify_key": "00",
+            "owner": user_payload(OWNER_ID, "owner"), "team": None, "flags": 0,
+            "rpc_origins": [], "summary": "",
+        }
+
+    def _sync(self, parts: list[str], payload: list[dict]) -> list[dict]:
+        guild = int(parts[3]) if parts[2] == "guilds" else None
+        registered = [
+            {**c, "id": str(next(self._ids)), "application_id": str(APP_ID), "version": "1",
+             **({"guild_id": str(guild)} if guild else {})}
+            for c in payload
+        ]
+        self.commands[guild] = registered
+        return registered
+
+    def _callback(self, interaction_id: str, token: str, r: RecordedRequest) -> dict:
+        data = r.payload.get("data") or {}
+        callback_type = r.payload["type"]
+        answer: dict[str, Any] = {
+            "interaction": {"id": interaction_id, "type": APPLICATION_COMMAND}
+        }
+        if callback_type in (4, 5):
+            message = self._store(token, {**data, "content": data.get("content", "")}, r.files)
+            flags = int(data.get("flags", 0))
+            answer["interaction"].update({
+                "response_message_id": message["id"],
+                "response_message_loading": callback_type == 5,
+                "response_message_ephemeral": bool(flags & 64),
+            })
+            answer["resource"] = {"type": callback_type, "message": message}
+        return answer
+
+    def _message(self, r: RecordedRequest) -> dict:
+        token = r.token or ""
+        if r.kind == "followup":
+            return self._store(f"{token}/{next(self._ids)}", r.payload or {}, r.files)
+        if r.kind == "edit":
+            merged = {**self.messages.get(token, {}), **(r.payload or {})}
+            return self._store(token, merged, r.files)
+        return self.messages.get(token) or self._store(token, {"content": ""}, [])
+
+    def _store(self, key: str, data: dict, files: list[tuple[str, bytes]]) -> dict:
+        old = self.messages.get(key)
+        message = {
+            "id": old["id"] if old else str(next(self._ids)), "channel_id": str(CHANNEL_ID),
+            "type": 20, "content": data.get("content") or "", "author": self.bot_user(),
+            "timestamp": TIMESTAMP, "edited_timestamp": TIMESTAMP if old else None,
+            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "embeds": data.get("embeds") or [], "pinned": False, "flags": data.get("flags", 0),
+            "attachments": [
+                {"id": str(i + 1), "filename": name, "size": len(blob),
+                 "url": f"{self.base_url}/cdn/{name}", "proxy_url": f"{self.base_url}/cdn/{name}"}
+                for i, (name, blob) in enumerate(files)
+            ] or (old or {}).get("attachments", []),
+        }
+        self.messages[key] = message
+        return message
+
+
+def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict:
+    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name,
+            "avatar": None, "bot": bot, "flags": 0}
+
+
+async def _read_body(request: web.Request) -> tuple[Any, list[tuple[str, bytes]]]:
+    """The JSON payload and attached files of a request (JSON or multipart)."""
+    if request.content_type.startswith("multipart/"):
+        payload: Any = None
+        files: list[tuple[str, bytes]] = []
+        reader = await request.multipart()
+        async for part in reader:
+            blob = await part.read()  # type: ignore[union-attr]
+            if part.name == "payload_json":
+                payload = json.loads(blob)
+            else:
+                files.append((part.filename or part.name or "", bytes(blob)))
+        return payload, files
+    if request.can_read_body:
+        text = await request.text()
+        return (json.loads(text) if text else None), []
+    return None, []
+
+
+def point_discord_at(standin: DiscordStandIn, monkeypatch: Any) -> None:
+    """Send every discord.py REST call and the gateway connection to the stand-in."""
+    import discord.gateway
+    import discord.http
+
+    monkeypatch.setattr(discord.http.Route, "BASE", standin.api_base)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", standin.gateway_url)
