@@ -161,6 +161,11 @@ def import_paths(store: Store, paths: list[Path], backfill: bool = False, progre
 def repair_store(store: Store, progress: bool = False) -> list[str]:
     """Complete any patch a crash left pending; return the ids repaired."""
     pending = [p.id for p in store.patches() if p.status != "done"]
+    # One process imports at a time (DESIGN), so a run still 'running' at open was killed.
+    store.db.execute("UPDATE import_runs SET outcome = 'crashed', finished_at = ?, error = "
+                     "'the process died before the patch was committed; nothing was stored' "
+                     "WHERE outcome = 'running' AND patch_id NOT IN (SELECT id FROM patches)",
+                     [record.now_iso()])
     if not pending:
         return []
     with store.write_lock:
