@@ -1,0 +1,253 @@
+"""The in-process generator: one base model, every faction adapter, one batching worker thread.
+
+Callers (worker threads of the bot) put requests on a bounded queue and read text pieces from
+their own queue. The worker takes the requests that arrive together (waiting up to
+`batch_wait_ms` for more, up to `max_batch_size`) and decodes them as one batch:
+- a batch whose rows share one adapter runs on weights merged for that adapter (as fast as base);
+- `batching="mixed"` (the default) runs rows of different adapters in one batch through peft's
+  per-row `adapter_names`; `batching="grouped"` splits them into one merged batch per adapter.
+`bench/bench_decode.py` measures both; mixed is faster for mixed-faction traffic here.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from bot.generation.base import GenerationError, GeneratorBusy, Message
+from bot.generation.decode import Row, Sampling, decode_batch
+from characters.config import REPO_ROOT, Config, get_config
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+
+Batching = Literal["mixed", "grouped"]
+
+
+class _Done:
+    """Marks the end of a request's pieces."""
+
+
+_DONE = _Done()
+_STOP = object()
+
+
+@dataclass
+class _Request:
+    """One accepted request: its row for the decode loop and the queue its pieces go to."""
+
+    row: Row
+    pieces: queue.SimpleQueue[str | _Done | BaseException] = field(
+        default_factory=queue.SimpleQueue
+    )
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+class LocalGenerator:
+    """Generates with the base model and its faction LoRA adapters, batching concurrent requests."""
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        adapters_dir: Path | str | None = None,
+        device: str | None = None,
+        dtype: torch.dtype | None = None,
+        batching: Batching = "mixed",
+        max_queue: int = 32,
+        seed: int | None = None,
+        num_threads: int | None = None,
+    ) -> None:
+        import torch
+
+        from bot.generation.adapters import AdapterSet, discover_adapters
+        from training.base_model import load_base_model
+
+        config = config or get_config()
+        gen = config.generation
+        if batching not in ("mixed", "grouped"):
+            raise ValueError(f"batching must be 'mixed' or 'grouped', not {batching!r}")
+        if num_threads:
+            torch.set_num_threads(num_threads)
+        folder = Path(adapters_dir or config.training.adapters_dir)
+        folder = folder if folder.is_absolute() else REPO_ROOT / folder
+        self.max_new_tokens = gen.max_new_tokens
+        self.max_batch_size = gen.max_batch_size
+        self.batch_wait_s = gen.batch_wait_ms / 1000
+        self.sampling = Sampling(gen.do_sample, gen.temperature, gen.top_p)
+        self.batching: Batching = batching
+        self.seed = seed
+        model, self.tokenizer = load_base_model(config, device=device, dtype=dtype)
+        self._set = AdapterSet(model, discover_adapters(folder))
+        self.eos_ids = _eos_ids(model, self.tokenizer)
+        self._queue: queue.Queue[_Request | object] = queue.Queue(maxsize=max_queue)
+        self._active = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self._worker = threading.Thread(target=self._run, name="local-generator", daemon=True)
+        self._worker.start()
+
+    @property
+    def adapters(self) -> tuple[str, ...]:
+        """The adapter names this generator can use."""
+        return self._set.names
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests accepted and not finished yet (waiting or being decoded)."""
+        with self._lock:
+            return self._queue.qsize() + self._active
+
+    def generate(
+        self, messages: Sequence[Message], adapter: str | None, max_new_tokens: int | None = None
+    ) -> str:
+        """The whole reply."""
+        return "".join(self.stream(messages, adapter, max_new_tokens))
+
+    def stream(
+        self, messages: Sequence[Message], adapter: str | None, max_new_tokens: int | None = None
+    ) -> Iterator[str]:
+        """The reply, piece by piece; raises GeneratorBusy at once when the queue is full."""
+        request = self._submit(messages, adapter, max_new_tokens)
+        return self._pieces(request)
+
+    def warmup(self) -> None:
+        """Run one tiny generation per adapter (and base) so the first real request is fast."""
+        messages = [{"role": "user", "content": "Hello"}]
+        for adapter in (None, *self.adapters):
+            self.generate(messages, adapter, max_new_tokens=2)
+
+    def close(self) -> None:
+        """Stop the worker once the requests already accepted are done."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._worker.join()
+
+    def __enter__(self) -> LocalGenerator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _submit(
+        self, messages: Sequence[Message], adapter: str | None, max_new_tokens: int | None
+    ) -> _Request:
+        import torch
+
+        if self._closed:
+            raise GenerationError("the local generator is closed")
+        if adapter is not None and adapter not in self.adapters:
+            adapter = None  # a faction without an adapter speaks through the base model
+        limit = self.max_new_tokens if max_new_tokens is None else max_new_tokens
+        limit = max(0, min(limit, self.max_new_tokens))
+        prompt = self.tokenizer.apply_chat_template(
+            list(messages), add_generation_prompt=True, tokenize=True, return_dict=False
+        )
+        rng = None
+        if self.sampling.do_sample:
+            rng = torch.Generator()
+            rng.manual_seed(self.seed) if self.seed is not None else rng.seed()
+        request = _Request(Row(list(prompt), limit, on_piece=lambda _: None, adapter=adapter,
+                               rng=rng))
+        request.row.on_piece = request.pieces.put
+        request.row.is_cancelled = request.cancelled.is_set
+        try:
+            self._queue.put_nowait(request)
+        except queue.Full:
+            raise GeneratorBusy(
+                f"{self._queue.maxsize} requests are already waiting; try again shortly"
+            ) from None
+        return request
+
+    def _pieces(self, request: _Request) -> Iterator[str]:
+        try:
+            while True:
+                item = request.pieces.get()
+                if isinstance(item, _Done):
+                    return
+                if isinstance(item, BaseException):
+                    raise GenerationError(f"local generation failed: {item}") from item
+                yield item
+        finally:
+            request.cancelled.set()  # the reader left early: the worker drops this row
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop = self._gather(batch)
+            with self._lock:
+                self._active = len(batch)
+            try:
+                self._decode(batch)  # type: ignore[arg-type]
+            finally:
+                with self._lock:
+                    self._active = 0
+            if stop:
+                return
+
+    def _gather(self, batch: list[object]) -> bool:
+        """Add requests arriving within the wait window; True when a stop marker came."""
+        deadline = time.monotonic() + self.batch_wait_s
+        while len(batch) < self.max_batch_size:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return False
+            if item is _STOP:
+                return True
+            batch.append(item)
+        return False
+
+    def _decode(self, batch: list[_Request]) -> None:
+        names = {r.row.adapter for r in batch}
+        if len(names) == 1 or self.batching == "mixed":
+            groups = [batch]
+        else:
+            groups = [[r for r in batch if r.row.adapter == n] for n in sorted(names, key=str)]
+        for group in groups:
+            try:
+                self._decode_group(group)
+            except Exception as exc:  # every waiting caller must hear about the failure
+                log.exception("local generation failed for a batch of %d", len(group))
+                for request in group:
+                    request.pieces.put(exc)
+            else:
+                for request in group:
+                    request.pieces.put(_DONE)
+
+    def _decode_group(self, group: list[_Request]) -> None:
+        from bot.generation.adapters import MIXED
+
+        rows = [r.row for r in group]
+        names = {row.adapter for row in rows}
+        if len(names) == 1:
+            model = self._set.use(names.pop())
+        else:
+            model = self._set.use(MIXED, [row.adapter for row in rows])
+        decode_batch(model, self.tokenizer, rows, self.eos_ids, self.sampling)
+
+
+def _eos_ids(model: torch.nn.Module, tokenizer: object) -> set[int]:
+    """Token ids that end a reply: the tokenizer's EOS and the generation config's."""
+    ids: set[int] = set()
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    for value in (getattr(tokenizer, "eos_token_id", None), configured):
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, list):
+            ids.update(int(v) for v in value)
+    if not ids:
+        raise GenerationError("the tokenizer names no end-of-sequence token")
+    return ids
