@@ -9,11 +9,15 @@ rate, content and `allowed_mentions`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import itertools
 import json
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -274,7 +278,7 @@ class DiscordStandIn:
     async def _attachment(self, request: web.Request) -> web.Response:
         content = self.attachments.get(request.match_info["name"])
         if content is None:
-            return web.json_response({"message": "Unknown Attachment", "code": 10000}, status=404)
+            return _json({"message": "Unknown Attachment", "code": 10000}, status=404)
         return web.Response(body=content)
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
@@ -292,26 +296,26 @@ class DiscordStandIn:
         parts = r.path.strip("/").split("/")
         if r.path == "/users/@me":
             if auth != f"Bot {self.token}":
-                return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
-            return web.json_response(self.bot_user())
+                return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+            return _json(self.bot_user())
         if r.path == "/oauth2/applications/@me":
-            return web.json_response(self._application())
+            return _json(self._application())
         if r.path in ("/gateway", "/gateway/bot"):
-            return web.json_response({
+            return _json({
                 "url": str(self.gateway_url), "shards": 1,
                 "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
                                         "max_concurrency": 1},
             })
         if r.kind == "sync":
-            return web.json_response(self._sync(parts, r.payload))
+            return _json(self._sync(parts, r.payload))
         if r.kind == "callback":
-            return web.json_response(self._callback(parts[1], parts[2], r))
+            return _json(self._callback(parts[1], parts[2], r))
         if r.kind in ("followup", "edit", "fetch") and parts[0] == "webhooks":
-            return web.json_response(self._message(r))
+            return _json(self._message(r))
         if r.kind == "delete":
             self.messages.pop(r.token or "", None)
             return web.Response(status=204)
-        return web.json_response({"message": f"stand-in: no route {r.path}", "code": 0}, status=404)
+        return _json({"message": f"stand-in: no route {r.path}", "code": 0}, status=404)
 
     def _application(self) -> dict:
         return {
@@ -375,6 +379,12 @@ class DiscordStandIn:
         return message
 
 
+def _json(data: Any, status: int = 200) -> web.Response:
+    """A JSON response with the bare content type discord.py checks for."""
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        headers={"Content-Type": "application/json"})
+
+
 def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict:
     return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name,
             "avatar": None, "bot": bot, "flags": 0}
@@ -406,3 +416,68 @@ def point_discord_at(standin: DiscordStandIn, monkeypatch: Any) -> None:
 
     monkeypatch.setattr(discord.http.Route, "BASE", standin.api_base)
     monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", standin.gateway_url)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(bot: Any, standin: DiscordStandIn, timeout: float = 20.0
+                      ) -> AsyncIterator[Any]:
+    """Log `bot` in to the stand-in, connect it, wait for READY; close it afterwards."""
+    await bot.login(standin.token)
+    task = asyncio.create_task(bot.connect(reconnect=False))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), timeout)
+        yield bot
+    finally:
+        await bot.close()
+        try:
+            await asyncio.wait_for(task, timeout)
+        except (asyncio.CancelledError, Exception):  # the connection ends however it ends
+            task.cancel()
+
+
+class LoopLagProbe:
+    """Measures how late the event loop wakes a task that sleeps `period` seconds in a loop."""
+
+    def __init__(self, period: float = 0.010) -> None:
+        self.period = period
+        self.max_lag = 0.0
+        self.samples = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(self.period)
+            self.max_lag = max(self.max_lag, loop.time() - start - self.period)
+            self.samples += 1
+
+    async def __aenter__(self) -> LoopLagProbe:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+@functools.cache
+def seeded_store() -> Any:
+    """A store over a small slice of the shipped world, seeded once per test process.
+
+    Real SQLite, LanceDB and MiniLM. Tests that import a patch into it must only assert values
+    they read back, since the store is shared by every Discord test in the process.
+    """
+    from stats_db.ingest import import_paths
+    from stats_db.store import open_store
+    from tests.test_stats_db_helpers import shared_minilm, write_mini_world
+
+    root = Path(tempfile.mkdtemp(prefix="lorekeeper-discord-"))
+    world = write_mini_world(root / "world")
+    store = open_store(root / "home", embedder=shared_minilm(), world=world)
+    results = import_paths(store, world.patch_files())
+    if any(r.status != "imported" for r in results):
+        raise RuntimeError(f"seeding failed: {[r.to_json() for r in results]}")
+    return store

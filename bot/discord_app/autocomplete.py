@@ -34,7 +34,7 @@ async def character_choices(interaction: discord.Interaction, current: str) -> l
 async def patch_choices(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
     """Imported patches, newest first, that contain what was typed."""
     engine = bot_of(interaction).engine
-    patches = await asyncio.to_thread(engine.patches)
+    patches = await asyncio.to_thread(engine.patch_ids)
     key = fold(current)
     return [Choice(name=p, value=p) for p in reversed(patches)
             if key in fold(p)][:AUTOCOMPLETE_LIMIT]

@@ -34,12 +34,12 @@ class MissingToken(RuntimeError):
 class LorekeeperBot(commands.Bot):
     """The Lorekeeper bot: slash commands only, no message content, no mentions ever."""
 
-    def __init__(self, engine: Any, config: Config) -> None:
+    def __init__(self, engine: Any, config: Config, **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
             command_prefix=commands.when_mentioned, intents=intents, help_command=None,
-            allowed_mentions=NO_MENTIONS, tree_cls=LorekeeperTree,
+            allowed_mentions=NO_MENTIONS, tree_cls=LorekeeperTree, **options,
         )
         self.engine = engine
         self.config = config
