@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import json
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -462,22 +459,3 @@ class LoopLagProbe:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
-
-@functools.cache
-def seeded_store() -> Any:
-    """A store over a small slice of the shipped world, seeded once per test process.
-
-    Real SQLite, LanceDB and MiniLM. Tests that import a patch into it must only assert values
-    they read back, since the store is shared by every Discord test in the process.
-    """
-    from stats_db.ingest import import_paths
-    from stats_db.store import open_store
-    from tests.test_stats_db_helpers import shared_minilm, write_mini_world
-
-    root = Path(tempfile.mkdtemp(prefix="lorekeeper-discord-"))
-    world = write_mini_world(root / "world")
-    store = open_store(root / "home", embedder=shared_minilm(), world=world)
-    results = import_paths(store, world.patch_files())
-    if any(r.status != "imported" for r in results):
-        raise RuntimeError(f"seeding failed: {[r.to_json() for r in results]}")
-    return store

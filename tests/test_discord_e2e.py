@@ -6,7 +6,9 @@ language model is a ScriptedGenerator, paced like a model where the test needs i
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import itertools
 import json
 import logging
 import time
@@ -21,6 +23,7 @@ from bot.discord_app.streaming import TYPING_MARK
 from bot.engine import Engine
 from bot.generation.base import ScriptedGenerator
 from characters.config import get_config
+from tests.bot_fixtures import fresh_store, seeded_data_dir, seeded_store  # noqa: F401
 from tests.discord_standin import (
     GUILD_ID,
     MANAGE_GUILD,
@@ -29,7 +32,6 @@ from tests.discord_standin import (
     RecordedRequest,
     point_discord_at,
     running_bot,
-    seeded_store,
 )
 
 EPHEMERAL = 64
@@ -59,9 +61,10 @@ class RaisingGenerator(ScriptedGenerator):
         raise RuntimeError("model backend exploded")
 
 
-@pytest.fixture(scope="module")
-def store():
-    return seeded_store()
+@pytest.fixture
+def store(seeded_store):  # noqa: F811
+    """The shared seeded store (read-only)."""
+    return seeded_store
 
 
 @pytest.fixture
@@ -86,9 +89,9 @@ def make_bot(store):
     """Build a bot over the seeded store with a given generator and bot settings."""
     engines: list[Engine] = []
 
-    def build(generator=None, *, config=None, **bot_settings) -> LorekeeperBot:
+    def build(generator=None, *, config=None, on=None, **bot_settings) -> LorekeeperBot:
         config = config or make_config(**bot_settings)
-        engine = Engine(store, generator or ScriptedGenerator([ORC_REPLY]), store.world,
+        engine = Engine(on or store, generator or ScriptedGenerator([ORC_REPLY]),
                         config=config, voice_scorer=None)
         engines.append(engine)
         return LorekeeperBot(engine, config, guild_ready_timeout=0.1)
@@ -123,7 +126,7 @@ async def test_connects_identifies_and_heartbeats(standin, make_bot):
         start = len(standin.heartbeats)
         deadline = time.monotonic() + 5
         while len(standin.heartbeats) < start + 3 and time.monotonic() < deadline:
-            await __import__("asyncio").sleep(0.05)
+            await asyncio.sleep(0.05)
         assert len(standin.heartbeats) >= start + 3, "the client stopped heartbeating"
         assert standin.acks_sent >= 3
         assert bot.latency < 1.0
@@ -216,7 +219,7 @@ async def test_streamed_answer_edits_at_most_once_a_second(standin, make_bot, st
             and not r.content.endswith(TYPING_MARK), timeout=20)
     edits = [r for r in standin.requests_for(sent.token) if r.kind == "edit"]
     assert len(edits) >= 3, "the answer was not streamed"
-    gaps = [b.t - a.t for a, b in zip(edits, edits[1:], strict=False)]
+    gaps = [b.t - a.t for a, b in itertools.pairwise(edits)]
     assert min(gaps) >= 0.9 * bot.settings.stream_edit_interval_s, gaps
     assert all(len(r.content) <= 2000 for r in edits)
     assert final is edits[-1]
@@ -241,7 +244,9 @@ async def test_admin_commands_are_refused_to_members_and_allowed_to_admins(stand
     assert "orcish" in fields["Adapters loaded"]
 
 
-async def test_import_then_answers_show_new_values_without_restart(standin, make_bot, store):
+async def test_import_then_answers_show_new_values_without_restart(
+        standin, make_bot, fresh_store):  # noqa: F811
+    store = fresh_store
     who = first_character(store, "elvish")
     old = store.show(who.id).stats["attack"]
     new = old + 3 if old + 3 <= store.world.schema["attack"].maximum else old - 3
@@ -249,7 +254,7 @@ async def test_import_then_answers_show_new_values_without_restart(standin, make
              "notes": "Discord import test.", "characters": [{"id": who.id,
                                                              "stats": {"attack": new}}]}
     admin = MEMBER_PERMISSIONS | MANAGE_GUILD
-    async with running_bot(make_bot(), standin):
+    async with running_bot(make_bot(on=store), standin):
         sent = await standin.send_command(
             "import", permissions=admin,
             attachment=("file", "2027-02-22_2026-W60.json", json.dumps(patch).encode()))
