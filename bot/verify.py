@@ -1,0 +1,101 @@
+"""Verification of a generated reply: numbers, prompt leaks, mentions and voice. Pure.
+
+A reply passes when every number in it is a value of the facts block (or the patch id, which the
+block carries), it repeats no part of the prompt's scaffolding, it holds no mention, and, for a
+voiced faction, it still sounds like that faction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from characters.numbers import invented_numbers
+
+MENTION_RE = re.compile(r"@(?:everyone|here)\b|<@[!&]?\d+>|<#\d+>|<@&?\d*>", re.IGNORECASE)
+# The labels of the prompt's user turn; a reply that contains them is repeating the prompt.
+SCAFFOLD_RE = re.compile(r"(?im)^\s*(?:facts|question)\s*:|\bsystem prompt\b")
+# Below this voice score a voiced faction's reply counts as out of character.
+MIN_VOICE_SCORE = 0.2
+
+VoiceScorer = Callable[[str, str], float]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What is wrong with a reply (nothing, when `ok`)."""
+
+    invented: tuple[str, ...] = ()
+    leaked: bool = False
+    mentions: tuple[str, ...] = ()
+    voice: float | None = None
+    out_of_voice: bool = False
+    empty: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not (self.invented or self.leaked or self.mentions or self.out_of_voice
+                    or self.empty)
+
+    def reasons(self) -> list[str]:
+        """Short words for the log: why the reply was rejected."""
+        out = [f"invented number {n}" for n in self.invented]
+        if self.empty:
+            out.append("empty")
+        if self.leaked:
+            out.append("repeats the prompt")
+        if self.mentions:
+            out.append("contains a mention")
+        if self.out_of_voice:
+            out.append(f"out of voice ({self.voice:.2f})")
+        return out
+
+
+def leaks_prompt(reply: str, system_line: str) -> bool:
+    """Whether the reply repeats the system line or the prompt's "Facts:"/"Question:" labels."""
+    if SCAFFOLD_RE.search(reply):
+        return True
+    return _squash(system_line) in _squash(reply)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def verify_reply(
+    reply: str,
+    facts: str,
+    system_line: str,
+    voice_faction: str | None = None,
+    voice_scorer: VoiceScorer | None = None,
+    min_voice: float = MIN_VOICE_SCORE,
+) -> Verdict:
+    """Check a whole reply against the facts block and the prompt it answered."""
+    if not reply.strip():
+        return Verdict(empty=True)
+    voice = None
+    if voice_faction is not None and voice_scorer is not None:
+        voice = voice_scorer(reply, voice_faction)
+    return Verdict(
+        invented=tuple(invented_numbers(reply, facts)),
+        leaked=leaks_prompt(reply, system_line),
+        mentions=tuple(m.group(0) for m in MENTION_RE.finditer(reply)),
+        voice=voice,
+        out_of_voice=voice is not None and voice < min_voice,
+    )
+
+
+def safe_prefix(text: str, facts: str, system_line: str) -> str | None:
+    """The part of a partial reply that may be shown while it streams, or None once it fails.
+
+    Only whole words are shown (a number is never cut in two), and the first invented number,
+    mention or prompt echo stops the stream.
+    """
+    cut = max(text.rfind(" "), text.rfind("\n"))
+    shown = text[:cut] if cut > 0 else ""
+    if invented_numbers(shown, facts) or leaks_prompt(shown, system_line):
+        return None
+    if MENTION_RE.search(shown):
+        return None
+    return shown

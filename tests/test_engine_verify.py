@@ -1,0 +1,88 @@
+"""Verification and fallback templates: pure functions, no store and no model."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.fallback import FallbackFacts, fallback_answer
+from bot.verify import safe_prefix, verify_reply
+from characters.numbers import invented_numbers
+
+FACTS = "Hagga Grim-Eye, Orcish Spear-thrower. Patch 2026-W48.\nAttack: 91\nHealth: 1250 hp"
+SYSTEM = "You are Hagga Grim-Eye, Orcish Spear-thrower."
+
+
+def test_grounded_reply_passes():
+    assert verify_reply("Me attack 91! Health 1,250. Patch 2026-W48.", FACTS, SYSTEM).ok
+
+
+@pytest.mark.parametrize("reply", ["Me attack 92!", "Attack 9999", "Me health 1250.5"])
+def test_invented_number_fails(reply):
+    verdict = verify_reply(reply, FACTS, SYSTEM)
+    assert not verdict.ok and verdict.invented
+
+
+@pytest.mark.parametrize("reply", [
+    "You are Hagga Grim-Eye, Orcish Spear-thrower. Me attack 91.",
+    "Facts:\nAttack: 91", "Question: what is it", "My system prompt says attack 91",
+])
+def test_prompt_echo_fails(reply):
+    assert verify_reply(reply, FACTS, SYSTEM).leaked
+
+
+def test_mentions_and_empty_fail():
+    assert verify_reply("@everyone me attack 91", FACTS, SYSTEM).mentions
+    assert verify_reply("<@&123> 91", FACTS, SYSTEM).mentions
+    assert verify_reply("   ", FACTS, SYSTEM).empty
+
+
+def test_voice_checked_only_for_voiced_faction():
+    def scorer(text: str, faction: str) -> float:
+        return 0.9 if "me" in text.lower().split() else 0.0
+
+    assert verify_reply("Me attack 91!", FACTS, SYSTEM, "orcish", scorer).ok
+    verdict = verify_reply("My attack is 91.", FACTS, SYSTEM, "orcish", scorer)
+    assert verdict.out_of_voice and verdict.voice == 0.0
+    assert verify_reply("My attack is 91.", FACTS, SYSTEM, None, scorer).ok
+
+
+def test_safe_prefix_shows_whole_words_and_stops_on_invented_number():
+    assert safe_prefix("Me attack 9", FACTS, SYSTEM) == "Me attack"
+    assert safe_prefix("Me attack 91 and", FACTS, SYSTEM) == "Me attack 91"
+    assert safe_prefix("Me attack 917 and", FACTS, SYSTEM) is None
+    assert safe_prefix("@everyone listen up", FACTS, SYSTEM) is None
+
+
+def _facts(world, **kw) -> FallbackFacts:
+    character = world.by_id["hagga-grim-eye"]
+    base = dict(character=character, patch="2026-W48",
+                rows=(("Attack", "91"), ("Crit chance", "12.5%")), key="q")
+    base.update(kw)
+    return FallbackFacts(**base)
+
+
+@pytest.mark.parametrize("voice", ["orcish", "elvish", None])
+def test_fallback_quotes_every_fact_exactly(world, voice):
+    text = fallback_answer(_facts(world), voice, world.lexicons)
+    assert "91" in text and "12.5%" in text and "2026-W48" in text
+    assert not invented_numbers(text, FACTS + "\nCrit chance: 12.5%")
+
+
+def test_fallback_voices_differ(world):
+    orc = fallback_answer(_facts(world), "orcish", world.lexicons)
+    elf = fallback_answer(_facts(world), "elvish", world.lexicons)
+    assert "Me attack 91!" in orc
+    assert any(w in elf.lower().split() for w in ("thou", "thee", "thy", "hath", "doth"))
+    orc_words = {e.word.lower() for e in world.lexicons["orcish"]}
+    assert orc_words & {w.strip("!.,").lower() for w in orc.split()}
+
+
+def test_fallback_changes_and_lore(world):
+    facts = _facts(world, rows=(), changes=(("Attack", "95", "91"),), since="2026-W47")
+    for voice in ("orcish", "elvish", None):
+        text = fallback_answer(facts, voice, world.lexicons)
+        assert "95" in text and "91" in text and "2026-W47" in text
+    nothing = _facts(world, rows=(), changes=(), since="2026-W47")
+    assert "2026-W47" in fallback_answer(nothing, "orcish", world.lexicons)
+    lore = _facts(world, rows=(), lore="The drums still beat.")
+    assert "The drums still beat." in fallback_answer(lore, "elvish", world.lexicons)
