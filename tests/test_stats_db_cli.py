@@ -35,8 +35,8 @@ def test_every_command_has_help(capsys):
 
 def test_help_loads_no_heavy_library():
     code = ("import sys; from stats_db.cli import build_parser; build_parser(); "
-            "heavy = [m for m in ('lancedb', 'torch', 'sentence_transformers') if m in sys.modules];"
-            " print(heavy)")
+            "heavy = ('lancedb', 'torch', 'sentence_transformers'); "
+            "print([m for m in heavy if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -113,7 +114,7 @@ def test_patch_summary(seeded):
     latest = seeded.patch_summary()
     assert latest.patch == "2026-W48" and latest.changed >= 1
     moves = latest.buffs + latest.nerfs
-    assert moves and all(abs(a[4]) >= abs(b[4]) for a, b in zip(moves, moves[1:], strict=False)
+    assert moves and all(abs(a[4]) >= abs(b[4]) for a, b in itertools.pairwise(moves)
                          if (a[4] > 0) == (b[4] > 0))
     for cid, stat, old, new, pct in latest.nerfs:
         assert new < old and pct < 0 and seeded.diff(cid).changes[stat] == (old, new)
@@ -212,8 +213,9 @@ def test_merge_insert_with_a_scalar_index_on_the_key(fresh, tmp_path):
     assert "BTree" in kinds
     cid = sorted(c.id for c in store.characters())[0]
     for week, health in ((49, 1111), (50, 2222), (51, 3333)):
-        path = write_json(tmp_path / f"w{week}.json", delta(
-            f"2026-W{week}", f"2026-12-{week - 48:02d}", [{"id": cid, "stats": {"health": health}}]))
+        entries = [{"id": cid, "stats": {"health": health}}]
+        doc = delta(f"2026-W{week}", f"2026-12-{week - 48:02d}", entries)
+        path = write_json(tmp_path / f"w{week}.json", doc)
         assert import_paths(store, [path])[0].status == "imported"
     keys = store.index.table().search().select(["key"]).limit(None).to_arrow()["key"].to_pylist()
     assert len(keys) == len(set(keys)) == len(store.desired_rows())
