@@ -131,13 +131,21 @@ class Engine:
         self._resolver: tuple[str | None, NameResolver] | None = None
 
     @classmethod
-    def from_config(cls, config: Config | None = None, generator=None) -> Engine:
-        """Open the store of the data folder and the generator the config names."""
+    def from_config(cls, config: Config | None = None, generator=None,
+                    lazy: bool = False) -> Engine:
+        """Open the store of the data folder and the generator the config names.
+
+        `lazy` defers loading the model until the first generation (the CLI: an unknown name
+        is answered without loading it).
+        """
         from stats_db.store import open_store
 
         config = config or get_config()
         store = open_store(config.data_dir)
-        return cls(store, generator or make_generator(config), config=config)
+        if generator is None:
+            generator = LazyGenerator(lambda: make_generator(config)) if lazy else \
+                make_generator(config)
+        return cls(store, generator, config=config)
 
     # --- names ------------------------------------------------------------------------------
 
@@ -463,6 +471,13 @@ class Engine:
         out["queue_depth"] = int(getattr(self.generator, "queue_depth", 0) or 0)
         return out
 
+    def warmup(self) -> None:
+        """Load the embedder and the model and run one tiny generation per adapter."""
+        self.store.embedder.embed(["warm up"])
+        warm = getattr(self.generator, "warmup", None)
+        if warm is not None:
+            warm()
+
     def start_scheduler(self, loop=None):
         """Start the weekly import job inside a running asyncio loop (when enabled)."""
         if not self.config.schedule.enabled or self.scheduler is not None:
@@ -485,6 +500,44 @@ class Engine:
         if close is not None:
             close()
         self.store.close()
+
+
+class LazyGenerator:
+    """A generator built on first use, so commands that never generate never load a model."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._real = None
+        self._lock = threading.Lock()
+
+    def _get(self):
+        with self._lock:
+            if self._real is None:
+                self._real = self._factory()
+            return self._real
+
+    @property
+    def adapters(self) -> tuple[str, ...]:
+        return tuple(self._get().adapters)
+
+    @property
+    def queue_depth(self) -> int:
+        return 0 if self._real is None else int(getattr(self._real, "queue_depth", 0))
+
+    def generate(self, messages, adapter, max_new_tokens=None) -> str:
+        return self._get().generate(messages, adapter, max_new_tokens)
+
+    def stream(self, messages, adapter, max_new_tokens=None):
+        return self._get().stream(messages, adapter, max_new_tokens)
+
+    def warmup(self) -> None:
+        warm = getattr(self._get(), "warmup", None)
+        if warm is not None:
+            warm()
+
+    def close(self) -> None:
+        if self._real is not None and hasattr(self._real, "close"):
+            self._real.close()
 
 
 def make_generator(config: Config):

@@ -28,6 +28,8 @@ EMBED_FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 
 ZWSP = "\u200b"
+# An answer footer names at most this many stats; more read as "Full stat card".
+FOOTER_STATS = 4
 _MASS_MENTION_RE = re.compile(r"@(everyone|here)", re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _LINE_MARKUP_RE = re.compile(r"(?m)^(\s*)(#{1,3} |-# |>>> |> )")
@@ -104,6 +106,8 @@ def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
 def stats_line(answer: Answer, schema: StatSchema) -> str:
     """"Attack 91 · Patch 2026-W48": the stats an answer showed and its patch."""
     parts = []
+    if len(answer.stats_shown) > FOOTER_STATS:
+        return f"Full stat card · Patch {answer.patch}"
     for name in answer.stats_shown:
         stat = schema.get(name)
         if stat is not None and name in answer.facts:

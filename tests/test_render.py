@@ -79,3 +79,8 @@ def test_render_patch_lists_moves():
                      [("A", "Health regen", "5.0", "6.6")], [("B", "Attack", "95", "91")])
     text = render_patch(view)
     assert "Biggest buffs" in text and "B: Attack 95 -> 91" in text and "New: New Guy" in text
+
+
+def test_footer_for_the_full_card(world):
+    answer = _answer("Grr.", stats_shown=world.schema.names)
+    assert render_answer(answer, world.schema).endswith("— Full stat card · Patch 2026-W48")
