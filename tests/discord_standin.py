@@ -12,15 +12,19 @@ import asyncio
 import contextlib
 import itertools
 import json
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import yarl
 from aiohttp import web
 
+from bot.generation.base import ScriptedGenerator
+
+T = TypeVar("T")
 API_PREFIX = "/api/v10"
 APP_ID = 1100000000000000001
 BOT_ID = APP_ID
@@ -109,7 +113,28 @@ class DiscordStandIn:
     # Lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Listen on 127.0.0.1 at a free port."""
+        """Listen on 127.0.0.1 at a free port, on a thread and event loop of its own.
+
+        Discord's servers do not share the bot's event loop, so neither does the stand-in:
+        the bot's loop-lag measurements count only the bot's own work.
+        """
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="discord-standin",
+                                        daemon=True)
+        self._thread.start()
+        await self._in_server(self._serve())
+
+    async def close(self) -> None:
+        await self._in_server(self._shutdown())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    async def _in_server(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the stand-in's loop and wait for it from the caller's loop."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    async def _serve(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/cdn/{name}", self._attachment)
@@ -120,7 +145,7 @@ class DiscordStandIn:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
-    async def close(self) -> None:
+    async def _shutdown(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -174,6 +199,9 @@ class DiscordStandIn:
 
     async def dispatch(self, event: str, data: dict) -> None:
         """Send a gateway DISPATCH event to every connected client."""
+        await self._in_server(self._dispatch(event, data))
+
+    async def _dispatch(self, event: str, data: dict) -> None:
         await self.identified.wait()
         for ws in list(self._sockets):
             await self._send_dispatch(ws, event, data)
@@ -247,8 +275,11 @@ class DiscordStandIn:
         return await self._send(self.interaction_payload(AUTOCOMPLETE, name, opts, user_id=user_id))
 
     async def _send(self, payload: dict) -> SentInteraction:
+        return await self._in_server(self._send_now(payload))
+
+    async def _send_now(self, payload: dict) -> SentInteraction:
         sent = SentInteraction(int(payload["id"]), payload["token"], time.monotonic())
-        await self.dispatch("INTERACTION_CREATE", payload)
+        await self._dispatch("INTERACTION_CREATE", payload)
         return sent
 
     # Waiting and querying ----------------------------------------------------------------------
@@ -260,6 +291,10 @@ class DiscordStandIn:
         self, predicate: Callable[[RecordedRequest], bool], timeout: float = 10.0
     ) -> RecordedRequest:
         """The first recorded request matching `predicate`, waiting for it if need be."""
+        return await self._in_server(self._wait_for(predicate, timeout))
+
+    async def _wait_for(self, predicate: Callable[[RecordedRequest], bool], timeout: float
+                        ) -> RecordedRequest:
         async with self._changed:
             await asyncio.wait_for(
                 self._changed.wait_for(lambda: any(predicate(r) for r in self.requests)), timeout
@@ -439,6 +474,7 @@ class LoopLagProbe:
         self.period = period
         self.max_lag = 0.0
         self.samples = 0
+        self.spikes: list[tuple[float, float]] = []  # (when, lag) of every lag over 50 ms
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
@@ -446,7 +482,10 @@ class LoopLagProbe:
         while True:
             start = loop.time()
             await asyncio.sleep(self.period)
-            self.max_lag = max(self.max_lag, loop.time() - start - self.period)
+            lag = loop.time() - start - self.period
+            self.max_lag = max(self.max_lag, lag)
+            if lag > 0.050:
+                self.spikes.append((start, lag))
             self.samples += 1
 
     async def __aenter__(self) -> LoopLagProbe:
@@ -459,3 +498,57 @@ class LoopLagProbe:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
+
+
+@dataclass
+class Outcome:
+    """How one interaction ended: answered, busy, or an error reply, and how fast."""
+
+    sent: SentInteraction
+    verdict: str
+    defer_s: float
+    done_s: float
+
+
+async def run_overload(standin: DiscordStandIn, character: str, questions: list[str],
+                       busy_text: str, final_mark: str, timeout: float = 120.0
+                       ) -> tuple[list[Outcome], LoopLagProbe]:
+    """Fire one /ask per question at once, each from its own user; wait for every ending."""
+    async with LoopLagProbe() as probe:
+        sent = await asyncio.gather(*(
+            standin.send_command("ask", user_id=5000 + i, character=character, question=q)
+            for i, q in enumerate(questions)))
+
+        def ending(s: SentInteraction) -> Callable[[RecordedRequest], bool]:
+            def matches(r: RecordedRequest) -> bool:
+                if r.token != s.token:
+                    return False
+                if r.kind == "callback":
+                    return r.payload["type"] == 4
+                final = r.kind == "edit" and final_mark in (r.content or "")
+                return final or r.kind == "followup"
+            return matches
+
+        endings = await asyncio.gather(*(standin.wait_for(ending(s), timeout) for s in sent))
+    outcomes = []
+    for s, end in zip(sent, endings, strict=True):
+        first = standin.requests_for(s.token)[0]
+        if end.kind == "callback":
+            verdict = "busy" if end.payload["data"]["content"] == busy_text else "refused"
+        else:
+            verdict = "answered" if end.kind == "edit" else "error"
+        outcomes.append(Outcome(s, verdict, first.t - s.t, end.t - s.t))
+    return outcomes, probe
+
+
+@dataclass
+class PacedGenerator(ScriptedGenerator):
+    """A ScriptedGenerator that pauses `delay` seconds per streamed piece, like a real model."""
+
+    delay: float = 0.0
+
+    def stream(self, messages: Sequence[dict], adapter: str | None,
+               max_new_tokens: int | None = None) -> Iterator[str]:
+        for piece in super().stream(messages, adapter, max_new_tokens):
+            time.sleep(self.delay)
+            yield piece

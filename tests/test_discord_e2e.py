@@ -12,7 +12,6 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -29,6 +28,7 @@ from tests.discord_standin import (
     MANAGE_GUILD,
     MEMBER_PERMISSIONS,
     DiscordStandIn,
+    PacedGenerator,
     RecordedRequest,
     point_discord_at,
     running_bot,
@@ -39,19 +39,6 @@ DEFER_BUDGET_S = 0.100
 ORC_REPLY = "Hrrm, strong I am, puny one, and my axe is hungry today."
 EXPECTED_COMMANDS = {"ask", "stats", "compare", "changes", "history", "patch", "whois",
                      "import", "status"}
-
-
-@dataclasses.dataclass
-class PacedGenerator(ScriptedGenerator):
-    """A ScriptedGenerator that pauses `delay` seconds per streamed piece, like a real model."""
-
-    delay: float = 0.0
-
-    def stream(self, messages: Sequence[dict], adapter: str | None,
-               max_new_tokens: int | None = None) -> Iterator[str]:
-        for piece in super().stream(messages, adapter, max_new_tokens):
-            time.sleep(self.delay)
-            yield piece
 
 
 class RaisingGenerator(ScriptedGenerator):

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -13,8 +18,14 @@ from discord.ext import commands
 from bot.discord_app.cogs import EXTENSIONS
 from bot.discord_app.errors import LorekeeperTree
 from bot.discord_app.gate import RequestGate, UserCooldown
-from bot.discord_app.limits import ENGINE_WORKERS
+from bot.discord_app.limits import (
+    ENGINE_WORKERS,
+    GIL_SWITCH_INTERVAL_S,
+    HTTP_CONNECTIONS,
+    WORKER_THREADS,
+)
 from bot.discord_app.replies import NO_MENTIONS
+from bot.errors import LorekeeperError
 
 if TYPE_CHECKING:
     from characters.config import Config
@@ -25,6 +36,9 @@ log = logging.getLogger(__name__)
 INVITE_PERMISSIONS = discord.Permissions(
     send_messages=True, embed_links=True, attach_files=True, read_message_history=True
 )
+
+# Touches name resolution, stat and lore retrieval (embedder and index) and the model.
+WARM_UP_QUESTION = "Who are you, and where is your home?"
 
 
 class MissingToken(RuntimeError):
@@ -47,13 +61,57 @@ class LorekeeperBot(commands.Bot):
         self.gate = RequestGate(config.bot.queue_size, ENGINE_WORKERS)
         self.cooldown = UserCooldown(config.bot.cooldown_s)
         self.synced: list[app_commands.AppCommand] = []
+        self._switch_interval: float | None = None
+
+    async def login(self, token: str) -> None:
+        """Log in over a bounded pool of reused HTTP connections.
+
+        Unbounded, a burst of interactions opens a new connection per reply, and opening them
+        (TCP, TLS) is work done on the event loop.
+        """
+        if self.http.connector is discord.utils.MISSING:
+            self.http.connector = aiohttp.TCPConnector(limit=HTTP_CONNECTIONS)
+        await super().login(token)
 
     async def setup_hook(self) -> None:
-        """Load the cogs, start the import scheduler in this loop and sync the commands."""
+        """Load the cogs, warm the engine, start the scheduler in this loop, sync the commands."""
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        await self.start_worker_threads()
+        # Engine threads are CPU-bound; the loop thread gives up the GIL at every socket call
+        # and, by default, waits up to 5 ms to get it back each time. Hand it back sooner.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+        await asyncio.to_thread(self.warm_up)
+        # Everything loaded so far lives as long as the bot: keep it out of the collector's
+        # full passes, which otherwise stall the loop for a few hundred ms under load.
+        gc.collect()
+        gc.freeze()
         self.engine.start_scheduler(asyncio.get_running_loop())
         self.synced = await self.sync_commands()
+
+    async def start_worker_threads(self) -> None:
+        """Give the loop its own thread pool, with every thread started now.
+
+        A pool starts threads lazily, and starting one waits for it on the event loop: under a
+        burst that is tens of milliseconds the loop cannot spend on anything else.
+        """
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(WORKER_THREADS, "lorekeeper-worker"))
+        await asyncio.gather(*(asyncio.to_thread(time.sleep, 0.02)
+                               for _ in range(WORKER_THREADS)))
+
+    def warm_up(self) -> None:
+        """Answer one question before serving, so the first player does not wait for the
+        embedder, the search index and the model to load (and the loop never waits on imports).
+        """
+        started = time.perf_counter()
+        try:
+            first = self.engine.world.characters[0]
+            self.engine.ask(first.id, WARM_UP_QUESTION)
+        except LorekeeperError as exc:
+            log.warning("warm-up question failed: %s", exc)
+        log.info("engine warmed up in %.1f s", time.perf_counter() - started)
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         """Register the slash commands: to the test guild (instant) or globally."""
@@ -68,6 +126,13 @@ class LorekeeperBot(commands.Bot):
             log.info("synced %d commands globally (may take up to an hour to appear)",
                      len(synced))
         return synced
+
+    async def close(self) -> None:
+        """Disconnect, then restore the interpreter's thread switch interval."""
+        await super().close()
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s (%s)", self.user, getattr(self.user, "id", "?"))
