@@ -123,6 +123,7 @@ class LanceIndex:
             table = db.create_table(TABLE, schema=arrow_schema(self.schema, self.dim),
                                     exist_ok=True)
             table.create_index("key", config=BTree(), replace=True)
+            table.create_index("character_id", config=BTree(), replace=True)
         else:
             return None
         self._local.table = table
@@ -161,11 +162,9 @@ class LanceIndex:
         from lancedb.index import FTS
 
         table = self.table(create=True)
-        names = {ix.name for ix in table.list_indices()}
-        if "text_idx" not in names:
+        if "text_idx" not in {ix.name for ix in table.list_indices()}:
             table.create_index("text", config=FTS(), replace=True)
-        else:
-            table.optimize()
+        table.optimize()  # folds new rows into every index (FTS and the scalar ones)
 
     def unindexed_fts_rows(self) -> int:
         """Rows the full-text index does not cover yet (0 once refreshed)."""

@@ -125,11 +125,11 @@ def stats_at(db: sqlite_utils.Database, seq: int, character_id: str | None = Non
 def last_changed_at(db: sqlite_utils.Database, seq: int) -> dict[str, str]:
     """character id -> the id of the latest patch at or before `seq` that set its stats."""
     sql = """
-        SELECT v.character_id, p.id FROM stat_values v JOIN patches p ON p.id = v.patch_id
-        WHERE p.seq = (SELECT MAX(p2.seq) FROM stat_values v2 JOIN patches p2
-                       ON p2.id = v2.patch_id
-                       WHERE v2.character_id = v.character_id AND p2.seq <= :seq)
-        GROUP BY v.character_id"""
+        SELECT character_id, patch_id FROM (
+          SELECT v.character_id, p.id AS patch_id, ROW_NUMBER() OVER (
+            PARTITION BY v.character_id ORDER BY p.seq DESC) AS rn
+          FROM stat_values v JOIN patches p ON p.id = v.patch_id WHERE p.seq <= :seq)
+        WHERE rn = 1"""
     return dict(db.execute(sql, {"seq": seq}).fetchall())
 
 

@@ -130,8 +130,20 @@ class Store:
             raise UnknownPatch(f"unknown patch {patch!r} (imported: {known})")
         return row
 
+    def _record_version(self) -> tuple[int, int]:
+        """Changes whenever any connection (this one or another process's) commits."""
+        conn = self.db.conn
+        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+
     def characters(self) -> list[Character]:
         """The roster's released characters plus those that imported patches added."""
+        version = self._record_version()
+        cached = getattr(self._local, "characters", None)
+        if cached is None or cached[0] != version:
+            cached = self._local.characters = (version, self._load_characters())
+        return list(cached[1])
+
+    def _load_characters(self) -> list[Character]:
         imported = {p.id for p in self.patches()}
         out = {c.id: c for c in self.world.characters
                if c.released_in is None or c.released_in in imported}
@@ -140,6 +152,7 @@ class Store:
         return sorted(out.values(), key=lambda c: c.id)
 
     def character_map(self) -> dict[str, Character]:
+        """Every known character by id."""
         return {c.id: c for c in self.characters()}
 
     def character(self, character_id: str) -> Character:
