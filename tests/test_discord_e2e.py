@@ -251,11 +251,37 @@ async def test_import_then_answers_show_new_values_without_restart(
         rejected = await standin.wait_for_kind(again, "edit")
         shown = await standin.send_command("stats", character=who.id)
         card = await standin.wait_for_kind(shown, "edit")
+        asked = await standin.send_command("ask", character=who.id, question="what is your attack?")
+        answer = await standin.wait_for(lambda r: r.token == asked.token and r.kind == "edit"
+                                        and not r.content.endswith(TYPING_MARK))
     assert "2026-W60" in report.content and "imported" in report.content
     assert "rejected" in rejected.content and "again.json" in rejected.content
     fields = {f["name"]: f["value"] for f in card.payload["embeds"][0]["fields"]}
     assert fields["Attack"] == str(new)
     assert card.payload["embeds"][0]["footer"]["text"] == "Patch 2026-W60"
+    assert f"Attack {new} · Patch 2026-W60" in answer.content
+
+
+async def test_scheduler_runs_inside_the_bots_loop(standin, make_bot, fresh_store):  # noqa: F811
+    config = make_config()
+    config = dataclasses.replace(config, schedule=dataclasses.replace(config.schedule,
+                                                                      enabled=True))
+    bot = make_bot(config=config, on=fresh_store)
+    ran_in: list[asyncio.AbstractEventLoop] = []
+
+    async def probe_job() -> None:
+        ran_in.append(asyncio.get_running_loop())
+
+    async with running_bot(bot, standin):
+        scheduler = bot.engine.scheduler
+        assert scheduler is not None and scheduler.running
+        assert any("import" in job.name for job in scheduler.get_jobs())
+        scheduler.add_job(probe_job, "date")
+        for _ in range(100):
+            if ran_in:
+                break
+            await asyncio.sleep(0.02)
+        assert ran_in == [asyncio.get_running_loop()]
 
 
 async def test_hostile_question_never_pings_anyone(standin, make_bot, store):
