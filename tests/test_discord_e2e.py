@@ -365,3 +365,20 @@ async def test_busy_reply_when_the_queue_is_full(standin, make_bot, store):
     assert busy.payload["type"] == 4
     assert busy.payload["data"]["content"] == BUSY_TEXT
     assert busy.payload["data"]["flags"] & EPHEMERAL
+
+
+async def test_failing_autocomplete_is_logged_and_answers_nothing(standin, make_bot, caplog):
+    bot = make_bot()
+
+    def broken(text: str, limit: int = 25) -> list:
+        raise RuntimeError("roster unavailable")
+
+    bot.engine.suggest = broken
+    async with running_bot(bot, standin):
+        with caplog.at_level(logging.ERROR, logger="bot.discord_app.errors"):
+            sent = await standin.send_autocomplete("whois", "character", character="gru")
+            ok = await standin.send_autocomplete("patch", "id", id="W4")
+            await standin.wait_for_kind(ok, "callback")
+            await asyncio.sleep(0.2)
+    assert standin.requests_for(sent.token) == []
+    assert any("roster unavailable" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)

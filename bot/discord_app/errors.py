@@ -50,6 +50,8 @@ async def report_error(interaction: discord.Interaction, error: app_commands.App
                        ) -> None:
     """Tell the user privately what went wrong."""
     text = user_message(interaction, error)
+    if interaction.type is discord.InteractionType.autocomplete:
+        return  # an autocomplete request cannot carry a message; the failure is logged
     try:
         await reply_privately(interaction, text)
     except discord.HTTPException:
