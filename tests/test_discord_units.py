@@ -10,14 +10,15 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.discord_app import invite_url
-from bot.discord_app.client import INVITE_PERMISSIONS
+from bot.discord_app import invite_url, run_discord
+from bot.discord_app.client import INVITE_PERMISSIONS, MissingToken
 from bot.discord_app.cogs.admin import render_import_results, upload_name
 from bot.discord_app.embeds import limited_embed, patch_embed
 from bot.discord_app.gate import QueueFull, RequestGate, UserCooldown
 from bot.discord_app.limits import EMBED_FIELD_LIMIT, EMBED_TOTAL_LIMIT
 from bot.discord_app.streaming import TYPING_MARK, StreamedReply
 from bot.render import PatchView
+from characters.config import get_config
 from stats_db.ingest import ImportResult
 
 
@@ -178,3 +179,10 @@ def test_invite_asks_for_exactly_the_needed_permissions():
     assert "scope=bot+applications.commands" in url
     assert discord.Permissions(116736) == discord.Permissions(
         send_messages=True, embed_links=True, attach_files=True, read_message_history=True)
+
+
+def test_run_discord_needs_the_token(monkeypatch):
+    config = get_config()
+    monkeypatch.delenv(config.bot.token_env, raising=False)
+    with pytest.raises(MissingToken, match=config.bot.token_env):
+        run_discord(config, engine=None)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from bot.discord_app.replies import NO_MENTIONS
 from bot.errors import LorekeeperError
 
 if TYPE_CHECKING:
+    from bot.engine import Engine
     from characters.config import Config
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class MissingToken(RuntimeError):
 class LorekeeperBot(commands.Bot):
     """The Lorekeeper bot: slash commands only, no message content, no mentions ever."""
 
-    def __init__(self, engine: Any, config: Config, **options: Any) -> None:
+    def __init__(self, engine: Engine, config: Config, **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -145,7 +146,7 @@ def invite_url(application_id: int) -> str:
     )
 
 
-def run_discord(config: Config, engine: Any) -> None:
+def run_discord(config: Config, engine: Engine) -> None:
     """Connect to Discord and serve slash commands until interrupted. Blocking."""
     token = config.secret(config.bot.token_env)
     if token is None:

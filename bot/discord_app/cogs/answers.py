@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -14,9 +15,12 @@ from bot.discord_app.replies import NO_MENTIONS, begin, bot_of, cooldown_check, 
 from bot.discord_app.streaming import StreamedReply
 from bot.render import render_answer
 
+if TYPE_CHECKING:
+    from bot.engine import Answer
+
 FALLBACK_NOTE = "\n-# The voice strayed from the records, so these are the records, word for word."
 
-AnswerCall = Callable[[Callable[[str], None]], object]
+AnswerCall = Callable[[Callable[[str], None]], "Answer"]
 
 
 async def stream_answer(interaction: discord.Interaction, call: AnswerCall) -> None:
@@ -35,8 +39,8 @@ async def stream_answer(interaction: discord.Interaction, call: AnswerCall) -> N
             answer = await admission.run(call, stream.on_text)
         finally:
             await stream.close()
-        text = render_answer(answer, bot.engine.world.schema)  # type: ignore[arg-type]
-        if answer.fallback:  # type: ignore[attr-defined]
+        text = render_answer(answer, bot.engine.world.schema)
+        if answer.fallback:
             text += FALLBACK_NOTE
         await stream.finish(lambda: reply(interaction, text))
 
