@@ -89,21 +89,21 @@ class MixedLoraLinear(nn.Module):
         self.base = base
         self.names = [name for name, *_ in parts]
         self.ranks = [a.shape[0] for _, a, _, _ in parts]
-        dtype = base.weight.dtype
-        self.a_cat = torch.cat([a for _, a, _, _ in parts]).to(dtype)
-        self.b_cat = torch.cat([b.float() * s for _, _, b, s in parts], dim=1).to(dtype)
-        self.mask = torch.zeros(1, 1, sum(self.ranks), dtype=dtype)
+        like = {"dtype": base.weight.dtype, "device": base.weight.device}
+        self.a_cat = torch.cat([a for _, a, _, _ in parts]).to(**like)
+        self.b_cat = torch.cat([b.float() * s for _, _, b, s in parts], dim=1).to(**like)
+        self.mask = torch.zeros(1, 1, sum(self.ranks), **like)
 
     def set_rows(self, adapters: Sequence[str | None]) -> None:
         """Which adapter each row of the coming batch uses (None: none)."""
-        mask = torch.zeros(len(adapters), 1, self.a_cat.shape[0], dtype=self.a_cat.dtype)
+        mask = torch.zeros(len(adapters), 1, self.a_cat.shape[0])
         for i, name in enumerate(adapters):
             start = 0
             for own, rank in zip(self.names, self.ranks, strict=True):
                 if own == name:
                     mask[i, 0, start : start + rank] = 1
                 start += rank
-        self.mask = mask
+        self.mask = mask.to(dtype=self.a_cat.dtype, device=self.a_cat.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The base output plus each row's own adapter."""
@@ -136,6 +136,7 @@ class AdapterSet:
                     weights[name] = base
                     continue
                 a, b, scale = adapter[target]
+                a, b = a.to(base.device), b.to(base.device)
                 if a.shape[1] != base.shape[1] or b.shape[0] != base.shape[0]:
                     raise GenerationError(f"adapter {name!r} does not fit {target} of this model")
                 merged = torch.addmm(base.float(), b.float(), a.float(), alpha=scale)

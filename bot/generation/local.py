@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,7 @@ class LocalGenerator:
         import torch
 
         from bot.generation.adapters import AdapterSet, discover_adapters
-        from training.base_model import load_base_model
+        from training.base_model import load_base_model, pick_device, pick_dtype
 
         config = config or get_config()
         gen = config.generation
@@ -84,11 +85,16 @@ class LocalGenerator:
         self.sampling = Sampling(gen.do_sample, gen.temperature, gen.top_p)
         self.batching: Batching = batching
         self.seed = seed
+        device = pick_device(device)
+        if dtype is None:
+            # bf16 matmuls on a CPU without AMX run far slower than fp32 (bench_decode).
+            dtype = torch.float32 if device == "cpu" else pick_dtype(device)
         model, self.tokenizer = load_base_model(config, device=device, dtype=dtype)
         self._set = AdapterSet(model, discover_adapters(folder))
         self.eos_ids = _eos_ids(model, self.tokenizer)
         self._queue: queue.Queue[_Request | object] = queue.Queue(maxsize=max_queue)
         self._active = 0
+        self.batch_sizes: deque[int] = deque(maxlen=1000)  # recent batches, for tests and bench
         self._lock = threading.Lock()
         self._closed = False
         self._worker = threading.Thread(target=self._run, name="local-generator", daemon=True)
@@ -189,6 +195,7 @@ class LocalGenerator:
             stop = self._gather(batch)
             with self._lock:
                 self._active = len(batch)
+            self.batch_sizes.append(len(batch))
             try:
                 self._decode(batch)  # type: ignore[arg-type]
             finally:
