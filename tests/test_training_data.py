@@ -1,0 +1,134 @@
+"""The dialogue data: sizes, splits without leakage, exact numbers, variety; and the pure parts
+of the training script (configuration overrides, label masking, batching, schedule)."""
+
+from __future__ import annotations
+
+import pytest
+
+from characters.config import ConfigError, TrainingConfig
+from characters.numbers import invented_numbers, mentions_value
+from training.dialogue_data import (
+    KIND_WEIGHTS,
+    TRAIN_EXAMPLES,
+    build_split,
+    data_path,
+    load_examples,
+    split_characters,
+    variety,
+)
+from training.train import IGNORE, apply_overrides, batch_schedule, lr_at
+
+FACTIONS = ("orcish", "elvish")
+
+
+@pytest.fixture(scope="module", params=FACTIONS)
+def splits(request):
+    faction = request.param
+    return faction, load_examples(faction, "train"), load_examples(faction, "heldout")
+
+
+def test_split_sizes(splits):
+    _faction, train, heldout = splits
+    assert len(train) >= 1500
+    assert len(heldout) >= 200
+
+
+def test_no_heldout_character_in_training(splits, world):
+    _faction, train, heldout = splits
+    held_ids = {e.character_id for e in heldout}
+    assert held_ids.isdisjoint({e.character_id for e in train})
+    train_text = "\n".join(e.facts + "\n" + e.answer for e in train)
+    for character_id in held_ids:
+        assert world.character(character_id).name not in train_text
+
+
+def test_no_heldout_value_in_training(splits):
+    _faction, train, heldout = splits
+    seen = {(stat, value) for e in train for stat, value in e.values.items()}
+    held = {(stat, value) for e in heldout for stat, value in e.values.items()}
+    assert held and seen
+    assert not held & seen
+
+
+def test_character_split_covers_the_faction(world):
+    train, heldout = split_characters(world, "orcish")
+    members = {c.id for c in world.characters if c.faction == "orcish"}
+    assert {c.id for c in train} | {c.id for c in heldout} == members
+    assert len(heldout) >= 0.15 * len(members)
+
+
+def test_answers_quote_the_facts_exactly(splits):
+    _faction, train, heldout = splits
+    for example in train + heldout:
+        assert invented_numbers(example.answer, example.facts) == [], example.id
+        for value in example.asked.values():
+            assert mentions_value(example.answer, value), example.id
+
+
+def test_every_kind_is_covered_and_answers_are_short(splits):
+    _faction, train, _heldout = splits
+    assert {e.kind for e in train} == set(KIND_WEIGHTS)
+    words = [len(e.answer.split()) for e in train]
+    assert sum(words) / len(words) <= 30 and max(words) <= 90
+    assert any("Changed since patch" in e.facts for e in train)
+    assert any(": unknown" in e.facts for e in train)
+
+
+def test_data_is_varied(splits):
+    _faction, train, _heldout = splits
+    figures = variety(train)
+    assert figures["templates_used"] >= 300
+    assert figures["distinct_answers"] >= 0.8 * len(train)
+    assert figures["distinct_2"] >= 0.08
+
+
+def test_files_match_the_generator(world):
+    for faction in FACTIONS:
+        built = build_split(world, faction, "train", TRAIN_EXAMPLES)
+        text = "".join(e.to_json() + "\n" for e in built)
+        assert text == data_path(faction).read_text(encoding="utf-8"), (
+            f"{faction}: stale, run python -m training.dialogue_data")
+
+
+def test_overrides_convert_types_and_reject_unknown_keys():
+    base = TrainingConfig()
+    config = apply_overrides(base, {"lora_r": "8", "learning_rate": "5e-4",
+                                    "target_modules": "q_proj,v_proj"})
+    assert (config.lora_r, config.learning_rate) == (8, 5e-4)
+    assert config.target_modules == ("q_proj", "v_proj")
+    with pytest.raises(ConfigError, match="unknown training key"):
+        apply_overrides(base, {"lora_rank": "8"})
+    with pytest.raises(ConfigError, match="lora_r"):
+        apply_overrides(base, {"lora_r": "eight"})
+    with pytest.raises(ConfigError, match="bf16"):
+        apply_overrides(base, {"bf16": "maybe"})
+
+
+def test_batch_schedule_is_deterministic_and_full():
+    lengths = [10 + (i * 7) % 50 for i in range(37)]
+    first = batch_schedule(lengths, 4, 30, seed=3)
+    assert first == batch_schedule(lengths, 4, 30, seed=3)
+    assert first != batch_schedule(lengths, 4, 30, seed=4)
+    assert len(first) == 30 and all(len(b) == 4 for b in first)
+    assert set(sum(first[:9], [])) <= set(range(37))
+
+
+def test_learning_rate_warms_up_then_decays():
+    config = TrainingConfig(learning_rate=1e-3, warmup_steps=4, max_steps=20)
+    rates = [lr_at(s, config) for s in range(20)]
+    assert rates[0] < rates[3] == pytest.approx(1e-3)
+    assert rates[-1] < rates[5] and rates[-1] >= 1e-4
+
+
+@pytest.mark.slow
+def test_encode_masks_the_prompt(world):
+    from training.base_model import load_tokenizer
+    from training.train import encode
+
+    tokenizer = load_tokenizer()
+    example = load_examples("orcish", "train")[0]
+    encoded = encode(tokenizer, world, example)
+    assert len(encoded.input_ids) == len(encoded.labels)
+    supervised = [t for t in encoded.labels if t != IGNORE]
+    assert encoded.labels[0] == IGNORE
+    assert tokenizer.decode(supervised) == example.answer + "<|im_end|>"

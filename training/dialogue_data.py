@@ -1,0 +1,461 @@
+"""Dialogue data for each voiced faction: a hand-written core of lines, grown with templates.
+
+    python -m training.dialogue_data                    # write characters/dialogue/<f>.jsonl
+    python -m training.dialogue_data --faction orcish   # one faction
+    python -m training.dialogue_data --check            # exit 1 when the files on disk differ
+
+Each voice's core lines live in `characters/dialogue/<faction>.voice.json`. The questions come
+from `training/questions.py`, the facts from `characters.cards` (exactly what retrieval returns),
+and every stat value is drawn at random. A fifth of each faction's characters, and a quarter of
+every stat's values, are kept for the held-out split, so that no held-out character or value is
+ever seen in training. Writes `<f>.jsonl` (train), `<f>.heldout.jsonl` and `<f>.variety.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import sys
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from characters.cards import render_changes, render_lore_card, render_stat_card
+from characters.config import REPO_ROOT
+from characters.numbers import invented_numbers
+from characters.schema import Number, Stat
+from characters.world import Character, World, get_world
+from training import questions as Q
+
+DIALOGUE_DIR = REPO_ROOT / "characters" / "dialogue"
+TRAIN_EXAMPLES = 1600
+HELDOUT_EXAMPLES = 240
+HELDOUT_CHARACTER_SHARE = 0.2
+SEED = 2026
+KIND_WEIGHTS = {
+    "one_stat": 27, "multi_stat": 13, "changes": 12, "lore": 9, "smalltalk": 6, "unknown": 11,
+    "greeting": 5, "boast": 5, "taunt": 5, "farewell": 3, "lore_talk": 4,
+}
+PURE_DIALOGUE = ("greeting", "boast", "taunt", "farewell", "lore_talk")
+Voice = dict
+
+
+class DialogueError(ValueError):
+    """A voice file is missing or a generated example breaks a rule of the data."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training or held-out conversation, with what it was made from."""
+
+    id: str
+    faction: str
+    split: str
+    kind: str
+    template: str
+    character_id: str
+    facts: str
+    question: str
+    answer: str
+    asked: dict[str, Number] = field(default_factory=dict)
+    values: dict[str, Number] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, line: str) -> Example:
+        return cls(**json.loads(line))
+
+
+def voice_path(faction: str, folder: Path = DIALOGUE_DIR) -> Path:
+    return folder / f"{faction}.voice.json"
+
+
+def data_path(faction: str, split: str = "train", folder: Path = DIALOGUE_DIR) -> Path:
+    """Where a faction's split lives: `<f>.jsonl` for train, `<f>.heldout.jsonl` for held-out."""
+    return folder / (f"{faction}.jsonl" if split == "train" else f"{faction}.{split}.jsonl")
+
+
+def load_voice(faction: str, folder: Path = DIALOGUE_DIR) -> Voice:
+    """The hand-written core lines of a faction's voice."""
+    path = voice_path(faction, folder)
+    if not path.exists():
+        raise DialogueError(f"{path}: no voice file for faction {faction!r}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_examples(faction: str, split: str = "train", folder: Path = DIALOGUE_DIR) -> list[Example]:
+    """Read one split of a faction's dialogue data."""
+    path = data_path(faction, split, folder)
+    if not path.exists():
+        raise DialogueError(f"{path}: missing (run `python -m training.dialogue_data`)")
+    return [Example.from_json(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def data_hash(faction: str, folder: Path = DIALOGUE_DIR) -> str:
+    """sha256 of the training split as stored on disk."""
+    return hashlib.sha256(data_path(faction, "train", folder).read_bytes()).hexdigest()
+
+
+def split_characters(world: World, faction: str) -> tuple[list[Character], list[Character]]:
+    """A faction's characters, split into (train, held-out) by a fixed seed."""
+    members = sorted((c for c in world.characters if c.faction == faction), key=lambda c: c.id)
+    random.Random(f"{SEED}-{faction}").shuffle(members)
+    cut = max(1, round(len(members) * HELDOUT_CHARACTER_SHARE))
+    return sorted(members[cut:], key=lambda c: c.id), sorted(members[:cut], key=lambda c: c.id)
+
+
+def is_heldout_value(stat: Stat, value: Number) -> bool:
+    """Whether a stat value belongs to the held-out quarter of that stat's values."""
+    return zlib.crc32(f"{stat.name}={stat.format(value)}".encode()) % 4 == 0
+
+
+def value_ranges(world: World) -> dict[str, tuple[float, float]]:
+    """The range of each stat in the shipped patches, widened by a fifth, within the schema."""
+    seen: dict[str, list[float]] = {s.name: [] for s in world.schema.stats}
+    for path in world.patch_files():
+        for entry in json.loads(path.read_text(encoding="utf-8"))["characters"]:
+            for name, value in entry.get("stats", {}).items():
+                if name in seen and value is not None:
+                    seen[name].append(float(value))
+    ranges = {}
+    for stat in world.schema.stats:
+        lo, hi = (min(seen[stat.name]), max(seen[stat.name])) if seen[stat.name] else (
+            stat.minimum, stat.maximum)
+        pad = (hi - lo) * 0.2
+        ranges[stat.name] = (max(stat.minimum, lo - pad), min(stat.maximum, hi + pad))
+    return ranges
+
+
+def sample_value(stat: Stat, rng: random.Random, heldout: bool,
+                 span: tuple[float, float]) -> Number:
+    """A random value of `stat` from the train or held-out part of its values."""
+    while True:
+        raw = rng.uniform(*span)
+        value = stat.coerce(round(raw) if stat.type == "int" else round(raw, stat.decimals or 2))
+        if is_heldout_value(stat, value) == heldout:
+            return value
+
+
+@dataclass(frozen=True)
+class Builder:
+    """Everything one faction's examples are drawn from."""
+
+    world: World
+    faction: str
+    voice: Voice
+    characters: tuple[Character, ...]
+    heldout: bool
+    ranges: dict[str, tuple[float, float]]
+
+    def stats(self, rng: random.Random) -> dict[str, Number]:
+        return {
+            s.name: sample_value(s, rng, self.heldout, self.ranges[s.name])
+            for s in self.world.schema.stats
+        }
+
+
+def _pick(rng: random.Random, voice: Voice, key: str, avoid: set[int] | None = None,
+          ) -> tuple[str, int]:
+    lines = voice[key]
+    choices = [i for i in range(len(lines)) if not avoid or i not in avoid] or range(len(lines))
+    index = rng.choice(choices)
+    if avoid is not None:
+        avoid.add(index)
+    return lines[index], index
+
+
+def _fill(text: str, **slots: object) -> str:
+    out = text
+    for key, value in slots.items():
+        out = out.replace("{" + key + "}", str(value))
+        cap = str(value)[:1].upper() + str(value)[1:]
+        out = out.replace("{" + key[:1].upper() + key[1:] + "}", cap)
+    return out
+
+
+def _patch_ids(rng: random.Random) -> tuple[str, str]:
+    year = rng.choice((2025, 2026, 2027))
+    week = rng.randint(2, 52)
+    return f"{year}-W{week:02d}", f"{year}-W{rng.randint(1, week - 1):02d}"
+
+
+def _syn(stat: Stat, rng: random.Random) -> str:
+    words = [stat.label.lower()] + [
+        s for s in stat.synonyms if not s.startswith(("how ", "hit ")) and s != "power"
+    ]
+    return rng.choice(words)
+
+
+def _card(b: Builder, rng: random.Random, char: Character, stats: dict[str, Number],
+          patch: str, must: tuple[str, ...], exclude: tuple[str, ...] = ()) -> str:
+    """The stat card: the full card a third of the time, else a few lines holding `must`."""
+    faction = b.world.faction(b.faction)
+    if not exclude and rng.random() < 0.3:
+        return render_stat_card(char, faction, stats, patch, b.world.schema)
+    others = [n for n in b.world.schema.names if n not in must and n not in exclude]
+    extra = rng.sample(others, rng.randint(max(0, 1 - len(must)), 3))
+    return render_stat_card(char, faction, stats, patch, b.world.schema, only=(*must, *extra))
+
+
+def _stat_sentence(b: Builder, rng: random.Random, stat: Stat, value: Number, char: Character,
+                   comment: bool, used: set[int] | None = None) -> tuple[list[str], str]:
+    line, index = _pick(rng, b.voice, "stat_lines", used)
+    parts = [_fill(line, label=stat.label.lower(), value=stat.format_with_unit(value),
+                   first=char.first_name)]
+    if comment and rng.random() < 0.65:
+        lo, hi = b.ranges[stat.name]
+        where = (float(value) - lo) / ((hi - lo) or 1)
+        pool = "high" if where > 0.8 else "low" if where < 0.2 else None
+        if pool and rng.random() < 0.5:
+            parts.append(rng.choice(b.voice[pool]))
+        else:
+            parts.append(rng.choice(b.voice["stat_comments"][stat.name]))
+    return parts, f"stat_line{index}"
+
+
+def _wrap(b: Builder, rng: random.Random, parts: list[str], p_open: float, p_close: float,
+          **slots: object) -> str:
+    if rng.random() < p_open:
+        parts = [_fill(rng.choice(b.voice["openers"]), **slots), *parts]
+    if rng.random() < p_close:
+        parts = [*parts, _fill(rng.choice(b.voice["closers"]), **slots)]
+    return " ".join(parts)
+
+
+def make_one_stat(b: Builder, rng: random.Random, char: Character) -> tuple:
+    stats, (patch, _) = b.stats(rng), _patch_ids(rng)
+    stat = rng.choice(b.world.schema.stats)
+    if rng.random() < 0.2:
+        question, qt = rng.choice(Q.STAT_PHRASES[stat.name]), "phrase"
+    else:
+        qt = rng.randrange(len(Q.ONE_STAT))
+        question = _fill(Q.ONE_STAT[qt], syn=_syn(stat, rng), first=char.first_name)
+    parts, template = _stat_sentence(b, rng, stat, stats[stat.name], char, comment=True)
+    answer = _wrap(b, rng, parts, 0.4, 0.25, first=char.first_name)
+    facts = _card(b, rng, char, stats, patch, (stat.name,))
+    return facts, question, answer, {stat.name: stats[stat.name]}, f"{template}/q{qt}"
+
+
+def make_multi_stat(b: Builder, rng: random.Random, char: Character) -> tuple:
+    stats, (patch, _) = b.stats(rng), _patch_ids(rng)
+    chosen = rng.sample(b.world.schema.stats, rng.choice((2, 2, 3, 4)))
+    if len(chosen) == 2 and rng.random() < 0.8:
+        qt = rng.randrange(len(Q.MULTI_STAT))
+        question = _fill(Q.MULTI_STAT[qt], a=_syn(chosen[0], rng), b=_syn(chosen[1], rng),
+                         first=char.first_name)
+    else:
+        qt = 100 + rng.randrange(len(Q.ALL_STATS))
+        question = Q.ALL_STATS[qt - 100]
+    names = tuple(s.name for s in chosen)
+    facts = _card(b, rng, char, stats, patch, names) if qt < 100 else render_stat_card(
+        char, b.world.faction(b.faction), stats, patch, b.world.schema, only=names)
+    parts, templates, used = [rng.choice(b.voice["multi_intro"])], [], set()
+    for i, stat in enumerate(chosen):
+        sentence, template = _stat_sentence(b, rng, stat, stats[stat.name], char,
+                                            comment=i == len(chosen) - 1, used=used)
+        parts += sentence
+        templates.append(template)
+    answer = _wrap(b, rng, parts if rng.random() < 0.5 else parts[1:], 0.0, 0.3,
+                   first=char.first_name)
+    return facts, question, answer, {n: stats[n] for n in names}, f"multi/{templates[0]}/q{qt}"
+
+
+def make_changes(b: Builder, rng: random.Random, char: Character) -> tuple:
+    stats, (patch, from_patch) = b.stats(rng), _patch_ids(rng)
+    changed = [] if rng.random() < 0.1 else rng.sample(b.world.schema.stats, rng.randint(1, 3))
+    old = {s.name: b.stats(rng)[s.name] for s in changed}
+    changed = [s for s in changed if old[s.name] != stats[s.name]]
+    changes = {s.name: (old[s.name], stats[s.name]) for s in changed}
+    names = tuple(s.name for s in changed)
+    facts = _card(b, rng, char, stats, patch, names) + "\n\n" + render_changes(
+        changes, from_patch, b.world.schema)
+    qt = rng.randrange(len(Q.CHANGES))
+    question = _fill(Q.CHANGES[qt], from_patch=from_patch)
+    slots = {"first": char.first_name, "from_patch": from_patch}
+    if not changed:
+        line, index = _pick(rng, b.voice, "no_change")
+        return facts, question, _fill(line, **slots), {}, f"no_change{index}/q{qt}"
+    parts = [_fill(rng.choice(b.voice["change_intro"]), **slots)] if rng.random() < 0.6 else []
+    for stat in changed:
+        key = "change_up" if stats[stat.name] > old[stat.name] else "change_down"
+        line, index = _pick(rng, b.voice, key)
+        parts.append(_fill(line, label=stat.label.lower(), old=stat.format(old[stat.name]),
+                           new=stat.format(stats[stat.name])))
+    answer = _wrap(b, rng, parts, 0.0, 0.3, **slots)
+    return facts, question, answer, {n: stats[n] for n in names}, f"{key}{index}/q{qt}"
+
+
+def _orcish_lore(sentence: str) -> str:
+    """Lore in Orcish grammar: no articles."""
+    out = re.sub(r"\b(?:the|a|an)\s+", "", sentence, flags=re.IGNORECASE)
+    return out[:1].upper() + out[1:]
+
+
+def make_lore(b: Builder, rng: random.Random, char: Character) -> tuple:
+    stats, (patch, _) = b.stats(rng), _patch_ids(rng)
+    faction = b.world.faction(b.faction)
+    facts = _card(b, rng, char, stats, patch, ()) + "\n\n" + render_lore_card(char, faction)
+    sentences = [s.strip() + "." for s in char.lore.split(".") if s.strip()]
+    told = " ".join(rng.sample(sentences, min(len(sentences), rng.choice((1, 2)))))
+    if b.faction == "orcish":
+        told = _orcish_lore(told)
+    frame, index = _pick(rng, b.voice, "lore_frames")
+    qt = rng.randrange(len(Q.LORE))
+    answer = _wrap(b, rng, [frame.replace("{lore}", told)], 0.2, 0.3, first=char.first_name)
+    return facts, Q.LORE[qt], answer, {}, f"lore{index}/q{qt}"
+
+
+def make_smalltalk(b: Builder, rng: random.Random, char: Character) -> tuple:
+    stats, (patch, _) = b.stats(rng), _patch_ids(rng)
+    index = rng.randrange(len(b.voice["smalltalk"]))
+    pair = b.voice["smalltalk"][index]
+    answer = _wrap(b, rng, [rng.choice(pair["a"])], 0.25, 0.2, first=char.first_name)
+    return _card(b, rng, char, stats, patch, ()), rng.choice(pair["q"]), answer, {}, f"talk{index}"
+
+
+def make_unknown(b: Builder, rng: random.Random, char: Character) -> tuple:
+    stats, (patch, _) = b.stats(rng), _patch_ids(rng)
+    roll = rng.random()
+    slots = {"first": char.first_name}
+    if roll < 0.2:  # the stat is on the card, but its value is unknown
+        stat = rng.choice(b.world.schema.stats)
+        stats[stat.name] = None
+        facts = _card(b, rng, char, stats, patch, (stat.name,))
+        question = _fill(rng.choice(Q.ONE_STAT), syn=_syn(stat, rng), first=char.first_name)
+        line, index = _pick(rng, b.voice, "unknown_value")
+        answer = _fill(line, label=stat.label.lower())
+        return facts, question, _wrap(b, rng, [answer], 0.3, 0.2, **slots), {}, f"unk_val{index}"
+    if roll < 0.55:  # a real stat that the facts block does not hold
+        stat = rng.choice(b.world.schema.stats)
+        thing = _syn(stat, rng)
+        facts = _card(b, rng, char, stats, patch, (), exclude=(stat.name,))
+    else:  # a stat the game does not have
+        thing = rng.choice(Q.UNKNOWN_THINGS)
+        facts = _card(b, rng, char, stats, patch, ())
+    question = _fill(rng.choice(Q.UNKNOWN), thing=thing)
+    line, index = _pick(rng, b.voice, "unknown")
+    answer = _wrap(b, rng, [_fill(line, thing=thing)], 0.3, 0.2, **slots)
+    return facts, question, answer, {}, f"unknown{index}"
+
+
+def make_dialogue(kind: str) -> Callable:
+    pool = kind + "s" if kind in ("greeting", "boast", "taunt", "farewell") else kind
+
+    def make(b: Builder, rng: random.Random, char: Character) -> tuple:
+        stats, (patch, _) = b.stats(rng), _patch_ids(rng)
+        slots = {"first": char.first_name, "region": char.region, "role": char.role.lower()}
+        count = 1 if kind in ("greeting", "farewell") else rng.choice((1, 2))
+        indexes = rng.sample(range(len(b.voice[pool])), count)
+        parts = [_fill(b.voice[pool][i], **slots) for i in indexes]
+        answer = _wrap(b, rng, parts, 0.3, 0.25, **slots)
+        question = _fill(rng.choice(Q.DIALOGUE[kind]), first=char.first_name)
+        facts = _card(b, rng, char, stats, patch, ())
+        return facts, question, answer, {}, f"{kind}{indexes[0]}"
+
+    return make
+
+
+MAKERS: dict[str, Callable] = {
+    "one_stat": make_one_stat, "multi_stat": make_multi_stat, "changes": make_changes,
+    "lore": make_lore, "smalltalk": make_smalltalk, "unknown": make_unknown,
+    **{kind: make_dialogue(kind) for kind in PURE_DIALOGUE},
+}
+
+
+def build_split(world: World, faction: str, split: str, count: int,
+                folder: Path = DIALOGUE_DIR) -> list[Example]:
+    """`count` examples of one split, deterministic for a given world and voice file."""
+    train_chars, heldout_chars = split_characters(world, faction)
+    heldout = split == "heldout"
+    builder = Builder(world, faction, load_voice(faction, folder),
+                      tuple(heldout_chars if heldout else train_chars), heldout,
+                      value_ranges(world))
+    rng = random.Random(f"{SEED}-{faction}-{split}")
+    kinds = list(KIND_WEIGHTS)
+    examples = []
+    for i in range(count):
+        kind = rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds])[0]
+        char = rng.choice(builder.characters)
+        facts, question, answer, asked, template = MAKERS[kind](builder, rng, char)
+        if invented_numbers(answer, facts):
+            raise DialogueError(f"{faction} {split} #{i} ({template}): number not in facts")
+        values = {n: v for n, v in _card_values(world, facts).items()}
+        examples.append(Example(f"{faction}-{split}-{i:05d}", faction, split, kind,
+                                f"{kind}/{template}", char.id, facts, question, answer,
+                                asked, values))
+    return examples
+
+
+def _card_values(world: World, facts: str) -> dict[str, str]:
+    """The stat values written in a facts block, by stat name, as written."""
+    by_label = {s.label: s.name for s in world.schema.stats}
+    found = {}
+    for line in facts.splitlines():
+        label, _, value = line.partition(": ")
+        if label in by_label and value != "unknown":
+            found[by_label[label]] = value
+    return found
+
+
+def variety(examples: list[Example]) -> dict[str, object]:
+    """How varied the answers are: distinct n-gram ratios, distinct answers, templates used."""
+    figures: dict[str, object] = {"examples": len(examples)}
+    tokens = [re.findall(r"[\w']+|[^\w\s]", e.answer.lower()) for e in examples]
+    for n in (1, 2, 3):
+        grams = [tuple(t[i:i + n]) for t in tokens for i in range(len(t) - n + 1)]
+        figures[f"distinct_{n}"] = round(len(set(grams)) / max(1, len(grams)), 4)
+        figures[f"unique_{n}grams"] = len(set(grams))
+    figures["distinct_answers"] = len({e.answer for e in examples})
+    figures["distinct_questions"] = len({e.question for e in examples})
+    figures["templates_used"] = len({e.template for e in examples})
+    figures["kinds"] = {k: sum(e.kind == k for e in examples) for k in KIND_WEIGHTS}
+    figures["mean_answer_words"] = round(sum(map(len, tokens)) / max(1, len(tokens)), 1)
+    return figures
+
+
+def write_faction(world: World, faction: str, folder: Path = DIALOGUE_DIR) -> dict[str, object]:
+    """Generate and write a faction's train and held-out splits; return their variety."""
+    report = {}
+    for split, count in (("train", TRAIN_EXAMPLES), ("heldout", HELDOUT_EXAMPLES)):
+        examples = build_split(world, faction, split, count, folder)
+        text = "".join(e.to_json() + "\n" for e in examples)
+        data_path(faction, split, folder).write_text(text, encoding="utf-8")
+        report[split] = variety(examples)
+    (folder / f"{faction}.variety.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def voiced_factions(folder: Path = DIALOGUE_DIR) -> list[str]:
+    """Every faction that has a voice file."""
+    return sorted(p.name.removesuffix(".voice.json") for p in folder.glob("*.voice.json"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Generate the per-faction dialogue data.")
+    parser.add_argument("--faction", action="append", help="only this faction (repeatable)")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the files are stale")
+    args = parser.parse_args(argv)
+    world = get_world()
+    for faction in args.faction or voiced_factions():
+        if args.check:
+            before = data_path(faction).read_bytes() if data_path(faction).exists() else b""
+            built = build_split(world, faction, "train", TRAIN_EXAMPLES)
+            if "".join(e.to_json() + "\n" for e in built).encode() != before:
+                print(f"{faction}: dialogue data is stale", file=sys.stderr)
+                return 1
+            continue
+        report = write_faction(world, faction)
+        t, h = report["train"], report["heldout"]
+        print(f"{faction}: {t['examples']} train, {h['examples']} held-out; "
+              f"distinct-2 {t['distinct_2']}, templates {t['templates_used']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,250 @@
+"""Compare three setups on the held-out questions: base plain, base prompted with the voice rules,
+and the LoRA adapter with the tiny prompt.
+
+    python -m training.evaluate                      # both factions, 24 questions each
+    python -m training.evaluate --limit 4 --json     # a quick run, JSON on stdout
+    python -m training.evaluate --faction orcish --limit 60 --out /tmp/eval
+
+For each setup: the voice score (training.voice), number accuracy on the raw output (every asked
+value appears and every number is a fact value), prompt length in tokens and seconds per answer
+(greedy decoding, batches of 8, wall time divided by answers). Writes eval_report.json, .md and
+.png into `--out` (default: the adapters folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from characters.config import REPO_ROOT, get_config
+from characters.numbers import invented_numbers, mentions_value
+from characters.world import World, get_world
+from training.dialogue_data import Example, load_examples
+from training.prompt import Message, build_messages
+from training.voice import voice_report
+
+SETUPS = ("base_plain", "base_prompted", "lora")
+MAX_NEW_TOKENS = 48
+BATCH = 8
+# The style rules of ACCENTS.md, as a prompt: what the prompted base model is given.
+VOICE_RULES = {
+    "orcish": (
+        "Speak in the Orcish voice. Refer to yourself as \"me\" or by your own name, never \"I\" "
+        "(\"Me hit hard.\"). Drop the articles a, an, the and the verb \"to be\" (\"Axe heavy. "
+        "Arm strong.\"). Use short, blunt sentences under eight words, exclamations, growls and "
+        "grunts. Be boastful and scornful of weakness (\"puny\", \"soft\", \"little elf-thing\"); "
+        "be proud of your clan and scars. Quote every number exactly as the facts give it."
+    ),
+    "elvish": (
+        "Speak in the Elvish voice. Use archaic forms: thee, thou, thy, thine, 'tis, doth, hath, "
+        "and -eth/-est verbs (\"it seemeth\", \"thou knowest\"). Invert word order now and then "
+        "(\"Swift is my arrow.\"). Use long, flowing sentences, calm and courteous, and address "
+        "the listener (\"friend\", \"traveller\", \"young one\"). Speak of starlight, leaves, "
+        "rivers, seasons and the long memory of an ancient people. Quote every number exactly "
+        "as the facts give it."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One generated answer and how it was judged."""
+
+    setup: str
+    example_id: str
+    question: str
+    answer: str
+    voice: float
+    numbers_ok: bool | None
+    grounded: bool
+    prompt_tokens: int
+
+
+def prompted_messages(world: World, example: Example) -> list[Message]:
+    """The tiny prompt with the faction's voice rules and lexicon added to the system line."""
+    messages = tiny_messages(world, example)
+    words = "; ".join(f"{e.word} = {e.gloss}" for e in world.lexicons[example.faction])
+    rules = f"{VOICE_RULES[example.faction]} Use these {example.faction} words: {words}."
+    return [{"role": "system", "content": f"{messages[0]['content']} {rules}"}, *messages[1:]]
+
+
+def tiny_messages(world: World, example: Example) -> list[Message]:
+    """The prompt the bot serves with: system line, facts, question."""
+    character = world.character(example.character_id)
+    return build_messages(character, world.faction(example.faction), example.facts,
+                          example.question)
+
+
+def judge(setup: str, example: Example, answer: str, prompt_tokens: int) -> Answer:
+    """Score one raw answer: voice, asked values present, no invented numbers."""
+    grounded = not invented_numbers(answer, example.facts)
+    numbers_ok = (grounded and all(mentions_value(answer, v) for v in example.asked.values())
+                  if example.asked else None)
+    return Answer(setup, example.id, example.question, answer,
+                  voice_report(answer, example.faction)["score"], numbers_ok, grounded,
+                  prompt_tokens)
+
+
+def sample_heldout(faction: str, limit: int | None, seed: int = 0) -> list[Example]:
+    """A fixed random sample of the held-out split (all of it when `limit` is None)."""
+    examples = load_examples(faction, "heldout")
+    if limit is None or limit >= len(examples):
+        return examples
+    return sorted(random.Random(seed).sample(examples, limit), key=lambda e: e.id)
+
+
+def generate(model, tokenizer, conversations: list[list[Message]]) -> tuple[list[str], list[int],
+                                                                             float]:
+    """Greedy answers for a list of conversations, with prompt lengths and seconds per answer."""
+    import torch
+
+    texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
+             for c in conversations]
+    answers, lengths = [], []
+    started = time.perf_counter()
+    for start in range(0, len(texts), BATCH):
+        batch = tokenizer(texts[start:start + BATCH], return_tensors="pt", padding=True,
+                          add_special_tokens=False).to(model.device)
+        lengths += batch["attention_mask"].sum(dim=1).tolist()
+        with torch.no_grad():
+            out = model.generate(**batch, max_new_tokens=MAX_NEW_TOKENS, do_sample=False,
+                                 pad_token_id=tokenizer.pad_token_id)
+        width = batch["input_ids"].shape[1]
+        answers += [tokenizer.decode(row[width:], skip_special_tokens=True).strip() for row in out]
+    return answers, lengths, (time.perf_counter() - started) / max(1, len(texts))
+
+
+def summarise(answers: list[Answer], seconds: float) -> dict[str, object]:
+    checked = [a.numbers_ok for a in answers if a.numbers_ok is not None]
+    return {
+        "answers": len(answers),
+        "voice_score": round(sum(a.voice for a in answers) / len(answers), 3),
+        "number_accuracy": round(sum(checked) / len(checked), 3) if checked else None,
+        "number_questions": len(checked),
+        "grounded_rate": round(sum(a.grounded for a in answers) / len(answers), 3),
+        "prompt_tokens": round(sum(a.prompt_tokens for a in answers) / len(answers), 1),
+        "seconds_per_answer": round(seconds, 3),
+    }
+
+
+def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
+             setups: tuple[str, ...] = SETUPS) -> dict[str, object]:
+    """Run every setup on each faction's held-out sample; return the report."""
+    import torch
+    from peft import PeftModel
+
+    from training.base_model import load_base_model
+
+    world = get_world()
+    base, tokenizer = load_base_model(get_config())
+    tokenizer.padding_side = "left"
+    model = None
+    for faction in factions:
+        path = adapters_dir / faction
+        if model is None:
+            model = PeftModel.from_pretrained(base, str(path), adapter_name=faction)
+        else:
+            model.load_adapter(str(path), adapter_name=faction)
+    model.eval()
+    report: dict[str, object] = {"limit_per_faction": limit, "max_new_tokens": MAX_NEW_TOKENS,
+                                 "decoding": "greedy", "device": str(model.device),
+                                 "threads": torch.get_num_threads(), "factions": {}}
+    for faction in factions:
+        examples = sample_heldout(faction, limit)
+        result: dict[str, object] = {}
+        samples = {}
+        for setup in setups:
+            build = prompted_messages if setup == "base_prompted" else tiny_messages
+            conversations = [build(world, e) for e in examples]
+            model.set_adapter(faction)
+            if setup == "lora":
+                texts, lengths, seconds = generate(model, tokenizer, conversations)
+            else:
+                with model.disable_adapter():
+                    texts, lengths, seconds = generate(model, tokenizer, conversations)
+            judged = [judge(setup, e, t, n) for e, t, n in zip(examples, texts, lengths,
+                                                                   strict=True)]
+            result[setup] = summarise(judged, seconds)
+            samples[setup] = [{"question": a.question, "answer": a.answer, "voice": a.voice,
+                               "numbers_ok": a.numbers_ok} for a in judged[:6]]
+        result["samples"] = samples
+        report["factions"][faction] = result
+    return report
+
+
+def markdown(report: dict) -> str:
+    """The report as a markdown table, one row per faction and setup."""
+    lines = ["| faction | setup | voice score | number accuracy | grounded | prompt tokens "
+             "| s/answer | answers |", "|---|---|---|---|---|---|---|---|"]
+    for faction, result in report["factions"].items():
+        for setup in SETUPS:
+            if setup in result:
+                r = result[setup]
+                lines.append(f"| {faction} | {setup} | {r['voice_score']} | "
+                             f"{r['number_accuracy']} ({r['number_questions']}) | "
+                             f"{r['grounded_rate']} | {r['prompt_tokens']} | "
+                             f"{r['seconds_per_answer']} | {r['answers']} |")
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(report: dict, path: Path) -> None:
+    """Voice score and number accuracy per setup, one panel per faction."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    factions = list(report["factions"])
+    fig, axes = plt.subplots(1, len(factions), figsize=(5 * len(factions), 3.5), squeeze=False)
+    for ax, faction in zip(axes[0], factions, strict=True):
+        result = report["factions"][faction]
+        setups = [s for s in SETUPS if s in result]
+        xs = range(len(setups))
+        ax.bar([x - 0.2 for x in xs], [result[s]["voice_score"] for s in setups], 0.4,
+               label="voice score")
+        ax.bar([x + 0.2 for x in xs], [result[s]["number_accuracy"] or 0 for s in setups], 0.4,
+               label="number accuracy")
+        ax.set_xticks(list(xs), setups)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(faction)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Evaluate the voice adapters on held-out data.")
+    parser.add_argument("--faction", action="append", help="only this faction (repeatable)")
+    parser.add_argument("--limit", type=int, default=24,
+                        help="held-out questions per faction (0: all)")
+    parser.add_argument("--setup", action="append", choices=SETUPS, help="only this setup")
+    parser.add_argument("--adapters-dir", type=Path, help="default: [training].adapters_dir")
+    parser.add_argument("--out", type=Path, help="report folder (default: the adapters folder)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    config = get_config().training
+    adapters = args.adapters_dir or REPO_ROOT / config.adapters_dir
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    report = evaluate(args.faction or list(config.factions), args.limit or None, adapters,
+                      tuple(args.setup or SETUPS))
+    out = args.out or adapters
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "eval_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "eval_report.md").write_text(markdown(report))
+    bar_chart(report, out / "eval_report.png")
+    print(json.dumps(report, indent=2) if args.json else markdown(report), file=sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
