@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stats_db import record
-from stats_db.errors import IndexUnhealthy
+from stats_db.errors import IndexUnhealthy, PatchRejected
 from stats_db.patchfile import read_patch_file
 from stats_db.store import Store
 from stats_db.validate import Patch, ValidationContext, validate_patch
+
+__all__ = ["CRASH_STEPS", "ImportResult", "PatchRejected", "import_file", "import_paths",
+           "rebuild_index", "repair_store", "seed", "sync_index"]
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +159,14 @@ def import_paths(store: Store, paths: list[Path], backfill: bool = False, progre
                 counts = import_patch(store, patch, progress)
                 results.append(ImportResult(path, patch.id, "imported", counts=counts))
     return results
+
+
+def import_file(store: Store, path: Path, backfill: bool = False) -> ImportResult:
+    """Import one patch file; raise PatchRejected (every error listed) when it is rejected."""
+    [result] = import_paths(store, [Path(path)], backfill=backfill)
+    if result.status == "rejected":
+        raise PatchRejected(result.errors)
+    return result
 
 
 def repair_store(store: Store, progress: bool = False) -> list[str]:

@@ -163,3 +163,14 @@ def test_fuzzed_patches_are_all_rejected_and_nothing_changes(fuzz_store, tmp_pat
     assert n >= 200
     assert _fingerprint(store.data_dir) == before
     assert store.status()["healthy"]
+
+
+def test_import_file_raises_patch_rejected_with_every_error(fuzz_store, tmp_path):
+    from stats_db.ingest import PatchRejected, import_file
+
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"patch": "2026-W49", "released": "2026-12-01", "kind": "delta",
+                                "characters": [{"id": "ghost", "stats": {"health": -1}}]}))
+    with pytest.raises(PatchRejected) as exc:
+        import_file(fuzz_store, path)
+    assert len(exc.value.errors) == 2 and "unknown character 'ghost'" in str(exc.value)

@@ -22,6 +22,8 @@ from stats_db.ingest import import_paths
 from stats_db.store import open_store
 from tests.test_stats_db_helpers import shared_minilm
 
+pytestmark = pytest.mark.slow  # embeds about 370 cards with MiniLM; CI runs it too
+
 HERE = Path(__file__).resolve().parent
 RELEASES = (("7.39", "2025-05-22", "heroes_7.39_*.json"),
             ("7.40", "2025-12-16", "heroes_7.40_*.json"),
