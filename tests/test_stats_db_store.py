@@ -239,6 +239,9 @@ def test_backfill_and_full_patches(fresh, tmp_path):
             assert store.show(cid, patch_id).stats == stats
     assert store.status()["healthy"]
     ids = sorted(c.id for c in store.characters())
+    assert "2026-W41" not in store.index.tags()  # backfilled: as-of search uses the record
+    hits = store.search("health", ids[0], patch="2026-W41")
+    assert hits[0].kind == "stats" and hits[0].text == store.show(ids[0], "2026-W41").card
     full = {"patch": "2026-W49", "released": "2026-12-01", "kind": "full", "notes": "reset",
             "characters": [{"id": ids[0], "stats": {"health": 999, "attack": None}}]}
     before_other = store.show(ids[1]).stats
