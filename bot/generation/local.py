@@ -45,6 +45,7 @@ _STOP = object()
 class _Request:
     """One accepted request: its row for the decode loop and the queue its pieces go to."""
 
+    messages: tuple[Message, ...]
     row: Row
     pieces: queue.SimpleQueue[str | _Done | BaseException] = field(
         default_factory=queue.SimpleQueue
@@ -137,6 +138,10 @@ class LocalGenerator:
         self._closed = True
         self._queue.put(_STOP)
         self._worker.join()
+        while not self._queue.empty():  # accepted while closing: tell their callers
+            item = self._queue.get_nowait()
+            if isinstance(item, _Request):
+                item.pieces.put(GenerationError("the local generator is closed"))
 
     def __enter__(self) -> LocalGenerator:
         return self
@@ -154,16 +159,15 @@ class LocalGenerator:
         if adapter is not None and adapter not in self.adapters:
             adapter = None  # a faction without an adapter speaks through the base model
         limit = self.max_new_tokens if max_new_tokens is None else max_new_tokens
-        limit = max(0, min(limit, self.max_new_tokens))
-        prompt = self.tokenizer.apply_chat_template(
-            list(messages), add_generation_prompt=True, tokenize=True, return_dict=False
-        )
         rng = None
         if self.sampling.do_sample:
             rng = torch.Generator()
-            rng.manual_seed(self.seed) if self.seed is not None else rng.seed()
-        request = _Request(Row(list(prompt), limit, on_piece=lambda _: None, adapter=adapter,
-                               rng=rng))
+            if self.seed is None:
+                rng.seed()
+            else:
+                rng.manual_seed(self.seed)
+        request = _Request(tuple(messages), Row([], max(0, min(limit, self.max_new_tokens)),
+                                                on_piece=lambda _: None, adapter=adapter, rng=rng))
         request.row.on_piece = request.pieces.put
         request.row.is_cancelled = request.cancelled.is_set
         try:
@@ -177,7 +181,12 @@ class LocalGenerator:
     def _pieces(self, request: _Request) -> Iterator[str]:
         try:
             while True:
-                item = request.pieces.get()
+                try:
+                    item = request.pieces.get(timeout=1.0)
+                except queue.Empty:
+                    if not self._worker.is_alive():
+                        raise GenerationError("the local generator's worker stopped") from None
+                    continue
                 if isinstance(item, _Done):
                     return
                 if isinstance(item, BaseException):
@@ -238,6 +247,12 @@ class LocalGenerator:
         from bot.generation.adapters import MIXED
 
         rows = [r.row for r in group]
+        for request in group:
+            # Tokenized here, on the one worker thread: a fast tokenizer is not safe to share.
+            request.row.prompt_ids = list(self.tokenizer.apply_chat_template(
+                list(request.messages), add_generation_prompt=True, tokenize=True,
+                return_dict=False,
+            ))
         names = {row.adapter for row in rows}
         if len(names) == 1:
             model = self._set.use(names.pop())

@@ -1,0 +1,180 @@
+"""Decode speed of the local generator against the memory-bandwidth bound, measured in one run.
+
+    .venv/bin/python -m bench decode    # figures also go to bench/results/bench_decode.json
+
+Bound: a decode step reads every weight once (the tied embedding once as the lm_head matrix,
+plus one row for the lookup), so tokens/s <= read bandwidth / weight bytes. Bandwidth is a
+timed sum over a 512 MiB tensor with the same thread count, the best of several tries.
+Targets: single-stream >= 50% of the bound; 8 concurrent requests (both factions) >= 3x single.
+Uses training/adapters when both factions are there, else two random LoRA adapters (r=16).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from characters.config import REPO_ROOT, get_config
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from bot.generation.local import Batching, LocalGenerator
+
+TOKENS = int(os.environ.get("BENCH_DECODE_TOKENS", "32"))
+THREADS = int(os.environ.get("BENCH_DECODE_THREADS", "1"))
+PROMPT = [
+    {"role": "system", "content": "You are Grukk Ironjaw, Orcish berserker."},
+    {"role": "user", "content": "Facts:\nattack: 91\nhealth: 1250\nspeed: 7\n\n"
+                                "Question: Tell me about yourself and your strength."},
+]
+
+
+def read_bandwidth_gbs(tries: int = 5) -> float:
+    """Best timed sum over a 512 MiB fp32 tensor, in GB/s."""
+    import torch
+
+    x = torch.ones(128 * 1024 * 1024)
+    x.sum()
+    best = float("inf")
+    for _ in range(tries):
+        started = time.perf_counter()
+        x.sum()
+        best = min(best, time.perf_counter() - started)
+    return x.numel() * 4 / best / 1e9
+
+
+def weight_bytes_per_token(model: torch.nn.Module) -> int:
+    """Bytes of weights one decode step reads (shared tensors once, plus one embedding row)."""
+    seen, total = set(), 0
+    for p in model.parameters():
+        if p.data_ptr() not in seen:
+            seen.add(p.data_ptr())
+            total += p.numel() * p.element_size()
+    embed = model.get_input_embeddings().weight
+    return total + embed.shape[1] * embed.element_size()
+
+
+def _adapters_dir(scratch: Path) -> Path:
+    trained = REPO_ROOT / get_config().training.adapters_dir
+    if all((trained / f / "adapter_config.json").exists() for f in ("orcish", "elvish")):
+        return trained
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from training.base_model import load_base_model
+
+    model, _ = load_base_model(dtype=torch.float32)
+    torch.manual_seed(0)
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    config = LoraConfig(r=16, lora_alpha=32, target_modules=targets, init_lora_weights=False)
+    peft_model = get_peft_model(model, config, adapter_name="orcish")
+    peft_model.add_adapter("elvish", config)
+    peft_model.save_pretrained(str(scratch))
+    return scratch
+
+
+def _decode_rate(
+    model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, tokens: int = TOKENS
+) -> float:
+    """Single-stream decode tokens/s (after the first token) of our loop, EOS ignored."""
+    from bot.generation.decode import Row, decode_batch
+
+    prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
+    stamps: list[float] = []
+    row = Row(prompt, tokens, on_piece=lambda _: None,
+              is_cancelled=lambda: stamps.append(time.perf_counter()) is not None)
+    decode_batch(model, tokenizer, [row], eos_ids=set())
+    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def _generate_rate(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tokens: int
+) -> float:
+    """Naive `model.generate` greedy tokens/s, prefill included (as a caller sees it)."""
+    import torch
+
+    prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
+    ids = torch.tensor([prompt])
+    with torch.inference_mode():
+        model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=2,
+                       do_sample=False)
+        started = time.perf_counter()
+        model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=tokens,
+                       min_new_tokens=tokens, do_sample=False)
+    return tokens / (time.perf_counter() - started)
+
+
+def _concurrent_rate(gen: LocalGenerator, batching: Batching) -> tuple[float, float]:
+    """Aggregate tokens/s of 8 requests sent together, 4 per faction; and the mean batch size."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gen.batching = batching
+    gen.batch_sizes.clear()
+    jobs = ["orcish", "elvish"] * 4
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        list(pool.map(lambda a: gen.generate(PROMPT, a, TOKENS), jobs))
+    elapsed = time.perf_counter() - started
+    return len(jobs) * TOKENS / elapsed, sum(gen.batch_sizes) / len(gen.batch_sizes)
+
+
+def run() -> dict[str, object]:
+    import torch
+
+    from bot.generation.adapters import MIXED
+    from bot.generation.local import LocalGenerator
+    from training.base_model import load_base_model
+
+    torch.set_num_threads(THREADS)
+    figures: dict[str, object] = {"threads": THREADS, "tokens_per_request": TOKENS}
+    bandwidth = [read_bandwidth_gbs()]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = _adapters_dir(Path(scratch))
+        started = time.perf_counter()
+        gen = LocalGenerator(adapters_dir=folder, num_threads=THREADS)
+        figures["local_generator_load_s"] = round(time.perf_counter() - started, 2)
+        gen.eos_ids = set()  # every request makes exactly TOKENS tokens
+        gen.warmup()
+        model, tok = gen._set.model, gen.tokenizer
+        fp32_bytes = weight_bytes_per_token(model)
+        rates = {
+            "opt_fp32_base": _decode_rate(gen._set.use(None), tok),
+            "opt_fp32_orcish_merged": _decode_rate(gen._set.use("orcish"), tok),
+        }
+        gen._set.use(MIXED, ["orcish"])
+        rates["opt_fp32_orcish_unmerged_lora"] = _decode_rate(model, tok)
+        gen._set.use(None)
+        rates["naive_generate_fp32_base"] = _generate_rate(model, tok, TOKENS)
+        concurrent = {b: _concurrent_rate(gen, b) for b in ("mixed", "grouped")}
+        gen.close()
+        bf16_model, _ = load_base_model(dtype=torch.bfloat16)
+        bf16_bytes = weight_bytes_per_token(bf16_model)
+        short = max(4, TOKENS // 8)  # bf16 matmuls are very slow on this CPU: fewer tokens
+        rates["naive_generate_bf16_base"] = _generate_rate(bf16_model, tok, short)
+        rates["opt_bf16_base"] = _decode_rate(bf16_model, tok, tokens=short)
+    bandwidth.append(read_bandwidth_gbs())
+    bw = max(bandwidth)
+    figures["read_bandwidth_gbs"] = round(bw, 2)
+    figures["weight_mb_per_token_fp32"] = round(fp32_bytes / 1e6, 1)
+    figures["weight_mb_per_token_bf16"] = round(bf16_bytes / 1e6, 1)
+    bounds = {"fp32": bw * 1e9 / fp32_bytes, "bf16": bw * 1e9 / bf16_bytes}
+    figures["bound_tok_s_fp32"] = round(bounds["fp32"], 2)
+    figures["bound_tok_s_bf16"] = round(bounds["bf16"], 2)
+    for name, rate in rates.items():
+        dtype = "bf16" if "bf16" in name else "fp32"
+        figures[f"{name}_tok_s"] = round(rate, 2)
+        figures[f"{name}_pct_of_{dtype}_bound"] = round(100 * rate / bounds[dtype], 1)
+        figures[f"{name}_pct_of_bf16_bound"] = round(100 * rate / bounds["bf16"], 1)
+    single = rates["opt_fp32_base"]
+    for batching, (rate, mean_batch) in concurrent.items():
+        figures[f"concurrent8_{batching}_tok_s"] = round(rate, 2)
+        figures[f"concurrent8_{batching}_x_single"] = round(rate / single, 2)
+        figures[f"concurrent8_{batching}_mean_batch"] = round(mean_batch, 2)
+    figures["target_single_pct_of_bound"] = 50
+    figures["target_concurrent_x_single"] = 3
+    return figures
