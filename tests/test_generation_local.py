@@ -167,18 +167,26 @@ def test_streamed_pieces_join_to_the_reply(generator):
     assert all("\ufffd" not in piece for piece in pieces)
 
 
+JOBS = [(ORC, "orcish"), (ELF, "elvish"), (STORY, None), (ELF, "orcish"), (ORC, "elvish"),
+        (STORY, "elvish")]
+
+
+@pytest.fixture(scope="module")
+def sequential(generator):
+    """The replies to JOBS, asked one at a time."""
+    return [generator.generate(m, a, max_new_tokens=8) for m, a in JOBS]
+
+
 @pytest.mark.parametrize("batching", ["mixed", "grouped"])
-def test_concurrent_requests_get_their_own_replies(generator, monkeypatch, batching):
+def test_concurrent_requests_get_their_own_replies(generator, sequential, monkeypatch, batching):
     monkeypatch.setattr(generator, "batching", batching)
-    jobs = [(ORC, "orcish"), (ELF, "elvish"), (STORY, None), (ELF, "orcish"), (ORC, "elvish"),
-            (STORY, "elvish")]
-    sequential = [generator.generate(m, a, max_new_tokens=10) for m, a in jobs]
+    jobs = JOBS
     generator.batch_sizes.clear()
     barrier = threading.Barrier(len(jobs))
 
     def ask(job):
         barrier.wait()
-        return generator.generate(job[0], job[1], max_new_tokens=10)
+        return generator.generate(job[0], job[1], max_new_tokens=8)
 
     with ThreadPoolExecutor(len(jobs)) as pool:
         concurrent = list(pool.map(ask, jobs))
@@ -213,14 +221,14 @@ def test_full_queue_raises_busy_at_once(generator):
 
 
 def test_sampling_is_seeded(generator, monkeypatch):
-    greedy = generator.generate(STORY, "orcish", max_new_tokens=16)
+    greedy = generator.generate(STORY, "orcish", max_new_tokens=10)
     monkeypatch.setattr(generator, "sampling", Sampling(True, temperature=1.0, top_p=0.95))
     monkeypatch.setattr(generator, "seed", 1234)
-    first = generator.generate(STORY, "orcish", max_new_tokens=16)
-    assert generator.generate(STORY, "orcish", max_new_tokens=16) == first
+    first = generator.generate(STORY, "orcish", max_new_tokens=10)
+    assert generator.generate(STORY, "orcish", max_new_tokens=10) == first
     assert first != greedy
     monkeypatch.setattr(generator, "seed", 99)
-    assert generator.generate(STORY, "orcish", max_new_tokens=16) != first
+    assert generator.generate(STORY, "orcish", max_new_tokens=10) != first
 
 
 def test_reader_leaving_early_frees_the_worker(generator):

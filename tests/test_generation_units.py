@@ -1,0 +1,129 @@
+"""The pieces of the local generator that need no real model: text streaming, adapter files,
+per-row LoRA, and token picking. A tiny random LLaMA stands in for the base model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.generation.base import GenerationError
+from bot.generation.decode import IncrementalDecoder, Row, Sampling, _pick
+from training.base_model import load_tokenizer
+
+# torch, transformers and peft are imported inside the tests, so collecting the suite stays fast.
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer()
+
+
+def tiny_model():
+    """A two-layer random LLaMA with a 128-token vocabulary."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(3)
+    config = LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         tie_word_embeddings=True)
+    return LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture
+def tiny_adapters(tmp_path):
+    """Two random adapters for `tiny_model()`, with different ranks and targets."""
+    from peft import LoraConfig, get_peft_model
+
+    model = tiny_model()
+    orc = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"],
+                     init_lora_weights=False)
+    elf = LoraConfig(r=2, lora_alpha=8, target_modules=["q_proj", "up_proj"],
+                     init_lora_weights=False, use_rslora=True)
+    peft_model = get_peft_model(model, orc, adapter_name="orcish")
+    peft_model.add_adapter("elvish", elf)
+    peft_model.save_pretrained(str(tmp_path))
+    return tmp_path
+
+
+def test_incremental_decoder_never_splits_a_character(tokenizer):
+    text = "Grüße, Kriegerin! 🐗🏹 Angriff: 91 — 攻撃"
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    decoder = IncrementalDecoder(tokenizer)
+    pieces = [decoder.push(i) for i in ids] + [decoder.flush()]
+    assert "".join(pieces) == tokenizer.decode(ids) == text
+    assert all("\ufffd" not in p for p in pieces)
+    assert sum(1 for p in pieces if p) > 5
+    assert "" in pieces  # some tokens held back a partial character
+
+
+def test_discover_adapters(tiny_adapters, tmp_path):
+    from bot.generation.adapters import discover_adapters
+
+    (tiny_adapters / "notes").mkdir()
+    assert list(discover_adapters(tiny_adapters)) == ["elvish", "orcish"]
+    assert discover_adapters(tmp_path / "missing") == {}
+
+
+def test_read_adapter_scales_and_rejects_what_it_cannot_run(tiny_adapters):
+    import torch
+    from safetensors.torch import save_file
+
+    from bot.generation.adapters import read_adapter
+
+    orc = read_adapter(tiny_adapters / "orcish")
+    assert orc["model.layers.0.self_attn.q_proj"][2] == 8 / 4
+    assert read_adapter(tiny_adapters / "elvish")["model.layers.1.mlp.up_proj"][2] == 8 / 2**0.5
+    config = json.loads((tiny_adapters / "orcish" / "adapter_config.json").read_text())
+    (tiny_adapters / "orcish" / "adapter_config.json").write_text(
+        json.dumps({**config, "use_dora": True}))
+    with pytest.raises(GenerationError, match="use_dora"):
+        read_adapter(tiny_adapters / "orcish")
+    save_file({"model.layers.0.q_proj.lora_A.weight": torch.zeros(2, 32)},
+              str(tiny_adapters / "elvish" / "adapter_model.safetensors"))
+    with pytest.raises(GenerationError, match="lacks lora_A or lora_B"):
+        read_adapter(tiny_adapters / "elvish")
+
+
+def test_merged_mixed_and_peft_agree_per_row(tiny_adapters):
+    import torch
+    from peft import PeftModel
+
+    from bot.generation.adapters import MIXED, AdapterSet, discover_adapters
+
+    reference = PeftModel.from_pretrained(tiny_model(), str(tiny_adapters / "orcish"), "orcish")
+    reference.load_adapter(str(tiny_adapters / "elvish"), "elvish")
+    model = tiny_model()
+    adapters = AdapterSet(model, discover_adapters(tiny_adapters))
+    ids = torch.randint(0, 128, (3, 7))
+    rows = ["orcish", None, "elvish"]
+    with torch.inference_mode():
+        mixed = adapters.use(MIXED, rows)(input_ids=ids).logits
+        for i, name in enumerate(rows):
+            merged = adapters.use(name)(input_ids=ids[i : i + 1]).logits
+            if name is None:
+                with reference.disable_adapter():
+                    expected = reference(input_ids=ids[i : i + 1]).logits
+            else:
+                reference.set_adapter(name)
+                expected = reference(input_ids=ids[i : i + 1]).logits
+            torch.testing.assert_close(merged, expected, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(mixed[i : i + 1], expected, rtol=1e-4, atol=1e-5)
+        base = adapters.use(None)(input_ids=ids[:1]).logits
+    assert not torch.allclose(base, mixed[:1])
+    with pytest.raises(GenerationError, match="unknown adapter"):
+        adapters.use("dwarvish")
+
+
+def test_pick_greedy_and_nucleus():
+    import torch
+
+    logits = torch.tensor([[0.0, 5.0, 4.9, -3.0], [9.0, 0.0, 0.0, 0.0]])
+    rows = [Row([1], 4, on_piece=print, rng=torch.Generator().manual_seed(s)) for s in (1, 2)]
+    assert _pick(logits, rows, Sampling()) == [1, 0]
+    narrow = Sampling(do_sample=True, temperature=1.0, top_p=0.01)
+    assert all(_pick(logits, rows, narrow) == [1, 0] for _ in range(20))
+    wide = Sampling(do_sample=True, temperature=5.0, top_p=1.0)
+    drawn = {tuple(_pick(logits, rows, wide)) for _ in range(50)}
+    assert len(drawn) > 1
