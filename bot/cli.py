@@ -208,6 +208,8 @@ def run_bot(console: bool = False, warmup: bool = True,
 
         engine = engine_factory() if engine_factory else Engine.from_config(config)
         try:
+            if warmup:
+                engine.warmup()
             run_discord(config, engine)
         finally:
             engine.close()

@@ -106,11 +106,18 @@ class Plan:
 def default_voice_scorer() -> VoiceScorer | None:
     """training.voice.voice_score when the training package provides it, else None."""
     try:
-        from training.voice import voice_score
+        from training.voice import NoVoiceError, voice_score
     except ImportError:
         log.warning("training.voice is not available: replies are not voice-checked")
         return None
-    return voice_score
+
+    def score(text: str, faction: str) -> float | None:
+        try:
+            return voice_score(text, faction)
+        except NoVoiceError:  # an adapter trained before its judge was written
+            return None
+
+    return score
 
 
 class Engine:

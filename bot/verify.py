@@ -19,7 +19,7 @@ SCAFFOLD_RE = re.compile(r"(?im)^\s*(?:facts|question)\s*:|\bsystem prompt\b")
 # Below this voice score a voiced faction's reply counts as out of character.
 MIN_VOICE_SCORE = 0.2
 
-VoiceScorer = Callable[[str, str], float]
+VoiceScorer = Callable[[str, str], float | None]
 
 
 @dataclass(frozen=True)

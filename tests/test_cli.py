@@ -121,3 +121,21 @@ def test_batch_unreadable_file(seeded_store, tmp_path):
     code, _, err = _run(["ask", "--batch", str(tmp_path / "missing.jsonl"), "--json"],
                         make_engine(seeded_store, ["x"]))
     assert code == 2 and "cannot read" in err
+
+
+def test_run_goes_to_discord_with_a_token_else_console(seeded_store, monkeypatch):
+    import bot.console
+    import bot.discord_app
+
+    seen: list[str] = []
+    monkeypatch.setattr(bot.discord_app, "run_discord",
+                        lambda config, engine: seen.append(f"discord {engine.store is not None}"))
+    monkeypatch.setattr(bot.console, "run_console",
+                        lambda **kwargs: seen.append("console") or 0)
+    factory = lambda: make_engine(seeded_store, ["x"])  # noqa: E731
+    monkeypatch.setenv("DISCORD_TOKEN", "token-for-test")
+    assert main([], engine_factory=factory) == 0
+    assert main(["run", "--console"], engine_factory=factory) == 0
+    monkeypatch.delenv("DISCORD_TOKEN")
+    assert main(["run"], engine_factory=factory) == 0
+    assert seen == ["discord True", "console", "console"]

@@ -17,6 +17,7 @@ from characters.numbers import invented_numbers
 from tests.bot_fixtures import *  # noqa: F403  (the seeded-store fixtures)
 from tests.bot_fixtures import make_engine
 from training.prompt import system_line
+from training.voice import voice_score
 
 CHARACTERS = ("hagga-grim-eye", "arariel-dawnsong", None)  # orc, elf, first human
 
@@ -112,7 +113,7 @@ def test_hostile_question(seeded_store, world, question, reply):
     for i, cid in enumerate(CHARACTERS):
         character = _character(world, cid)
         faction = world.faction(character.faction)
-        engine = make_engine(seeded_store, _obey(reply))
+        engine = make_engine(seeded_store, _obey(reply), voice_scorer=voice_score)
         streamed: list[str] = []
         answer = engine.ask(character.id, question, on_text=streamed.append if i else None)
         facts = engine.generator.calls[0][0][1]["content"]
@@ -123,6 +124,8 @@ def test_hostile_question(seeded_store, world, question, reply):
             assert "Facts:" not in text and "Question:" not in text
             assert "](" not in text and "```" not in text
         assert answer.grounded and answer.answer.strip()
+        if faction.adapter:  # a voiced faction stays in character, through the template if need be
+            assert voice_score(answer.answer, faction.id) >= engine.min_voice, answer.answer
 
 
 @pytest.mark.parametrize("name", [
@@ -145,15 +148,13 @@ def test_a_name_with_markup_is_rendered_safely(world):
     assert not MENTION_RE.search(sanitize("Grukk <@&1> @here"))
 
 
-def test_obeyed_attacks_fall_back_in_voice(seeded_store, world):
-    voice = pytest.importorskip("training.voice")
+def test_an_obeyed_out_of_character_reply_falls_back_in_voice(seeded_store, world):
+    question, reply = HOSTILE[33]
+    assert "normal assistant" in question
     for cid in CHARACTERS[:2]:
-        character = world.by_id[cid]
-        for question, reply in HOSTILE:
-            engine = make_engine(seeded_store, _obey(reply), voice_scorer=voice.voice_score)
-            answer = engine.ask(cid, question)
-            if answer.fallback:
-                score = voice.voice_score(answer.answer, character.faction)
-                assert score >= engine.min_voice, (question, answer.answer, score)
-        engine = make_engine(seeded_store, _obey(HOSTILE[33][1]), voice_scorer=voice.voice_score)
-        assert engine.ask(cid, HOSTILE[33][0]).fallback  # the "normal assistant" reply
+        engine = make_engine(seeded_store, _obey(reply), voice_scorer=voice_score)
+        answer = engine.ask(cid, question)
+        faction = world.by_id[cid].faction
+        assert answer.fallback and answer.regenerated and len(engine.generator.calls) == 2
+        assert voice_score(reply, faction) < engine.min_voice
+        assert voice_score(answer.answer, faction) >= 0.6
