@@ -106,7 +106,7 @@ def run() -> dict[str, object]:
         started = time.perf_counter()
         import_paths(store, world.patch_files())
         figures["seed_history_hash_embedder_s"] = round(time.perf_counter() - started, 2)
-        minilm = MiniLMEmbedder(batch_size=64)
+        minilm = MiniLMEmbedder(batch_size=64, threads=1)  # as the CLI does; see stats_db.cli
         started = time.perf_counter()
         minilm.embed(["warm up"])
         figures["minilm_load_s"] = round(time.perf_counter() - started, 2)

@@ -41,8 +41,10 @@ def minilm_model_dir() -> Path:
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 on the CPU, loaded on first use, embedding in batches."""
 
-    def __init__(self, batch_size: int = 64, model_dir: Path | None = None) -> None:
+    def __init__(self, batch_size: int = 64, model_dir: Path | None = None,
+                 threads: int | None = None) -> None:
         self.batch_size = batch_size
+        self.threads = threads  # torch intra-op threads (process-wide); None leaves torch's
         self.model_dir = Path(model_dir or minilm_model_dir())
         self.dim = self._read_dim()
         self._model = None
@@ -65,6 +67,11 @@ class MiniLMEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 from sentence_transformers import SentenceTransformer
+
+                if self.threads:
+                    import torch
+
+                    torch.set_num_threads(self.threads)
 
                 self._model = SentenceTransformer(str(self.model_dir), device="cpu")
         return self._model
@@ -101,8 +108,8 @@ class HashEmbedder:
         return out
 
 
-def default_embedder(batch_size: int = 64) -> Embedder:
+def default_embedder(batch_size: int = 64, threads: int | None = None) -> Embedder:
     """MiniLM, or the hash double when LOREKEEPER_EMBEDDER=hash (crash tests, big benches)."""
     if os.environ.get("LOREKEEPER_EMBEDDER", "").lower() == "hash":
         return HashEmbedder()
-    return MiniLMEmbedder(batch_size=batch_size)
+    return MiniLMEmbedder(batch_size=batch_size, threads=threads)

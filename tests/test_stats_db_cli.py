@@ -63,7 +63,7 @@ def run(env, monkeypatch, capsys):
     environ, _ = env
     for key in ("LOREKEEPER_HOME", "LOREKEEPER_CONFIG"):
         monkeypatch.setenv(key, environ[key])
-    monkeypatch.setattr("stats_db.store.default_embedder", lambda *a, **k: shared_minilm())
+    monkeypatch.setattr("stats_db.embed.default_embedder", lambda *a, **k: shared_minilm())
     get_config.cache_clear()
 
     def invoke(*argv: str) -> tuple[int, str, str]:
