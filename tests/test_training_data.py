@@ -110,7 +110,7 @@ def test_batch_schedule_is_deterministic_and_full():
     assert first == batch_schedule(lengths, 4, 30, seed=3)
     assert first != batch_schedule(lengths, 4, 30, seed=4)
     assert len(first) == 30 and all(len(b) == 4 for b in first)
-    assert set(sum(first[:9], [])) <= set(range(37))
+    assert {i for batch in first[:9] for i in batch} <= set(range(37))
 
 
 def test_learning_rate_warms_up_then_decays():

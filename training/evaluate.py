@@ -2,6 +2,7 @@
 and the LoRA adapter with the tiny prompt.
 
     python -m training.evaluate                      # both factions, 24 questions each
+    python -m training.evaluate --faction elvish --merge   # add one faction to the report
     python -m training.evaluate --limit 4 --json     # a quick run, JSON on stdout
     python -m training.evaluate --faction orcish --limit 60 --out /tmp/eval
 
@@ -91,11 +92,19 @@ def judge(setup: str, example: Example, answer: str, prompt_tokens: int) -> Answ
 
 
 def sample_heldout(faction: str, limit: int | None, seed: int = 0) -> list[Example]:
-    """A fixed random sample of the held-out split (all of it when `limit` is None)."""
+    """A fixed random sample of the held-out split (all of it when `limit` is None).
+
+    Half the sample asks for stat values, so that number accuracy rests on enough questions.
+    """
     examples = load_examples(faction, "heldout")
     if limit is None or limit >= len(examples):
         return examples
-    return sorted(random.Random(seed).sample(examples, limit), key=lambda e: e.id)
+    rng = random.Random(seed)
+    asking = [e for e in examples if e.asked]
+    others = [e for e in examples if not e.asked]
+    half = min(len(asking), (limit + 1) // 2)
+    chosen = rng.sample(asking, half) + rng.sample(others, min(len(others), limit - half))
+    return sorted(chosen, key=lambda e: e.id)
 
 
 def generate(model, tokenizer, conversations: list[list[Message]]) -> tuple[list[str], list[int],
@@ -228,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="report folder (default: the adapters folder)")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other factions of an existing report in --out")
     args = parser.parse_args(argv)
     config = get_config().training
     adapters = args.adapters_dir or REPO_ROOT / config.adapters_dir
@@ -239,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
                       tuple(args.setup or SETUPS))
     out = args.out or adapters
     out.mkdir(parents=True, exist_ok=True)
+    if args.merge and (out / "eval_report.json").exists():
+        previous = json.loads((out / "eval_report.json").read_text())
+        report["factions"] = {**previous.get("factions", {}), **report["factions"]}
     (out / "eval_report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "eval_report.md").write_text(markdown(report))
     bar_chart(report, out / "eval_report.png")
