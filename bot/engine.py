@@ -101,6 +101,7 @@ class Plan:
     kind: str
     fallback: FallbackFacts
     compared: dict[str, Any] | None = None
+    required: tuple[float, ...] = ()
 
 
 def default_voice_scorer() -> VoiceScorer | None:
@@ -286,8 +287,11 @@ class Engine:
             character=character, patch=patch, rows=rows, changes=changes_rows, since=since,
             lore=lore, other_name=other_name, other_rows=other_rows,
             key=f"{character.id}|{q.text}")
+        # The values the reply must state at least one of: the asked stats, or what changed.
+        asked = shown if (q.stats or kind == "changes") and kind != "lore" else ()
+        required = tuple(float(stats[n]) for n in asked if stats.get(n) is not None)
         return Plan(character, faction, patch, q.text, facts_text,
-                    {n: stats.get(n) for n in only}, shown, kind, fallback, compared)
+                    {n: stats.get(n) for n in only}, shown, kind, fallback, compared, required)
 
     def _lore_chunk(self, character: Character, question: str, patch: str) -> str:
         """The best lore chunk for the question from the index, else the roster's lore."""
@@ -332,7 +336,7 @@ class Engine:
         messages = build_messages(plan.character, plan.faction, plan.facts_text, plan.question)
         reply = self._stream(messages, chosen, plan.facts_text, sys_line, on_text)
         verdict = verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
-                               self.min_voice)
+                               self.min_voice, plan.required)
         regenerated, used_fallback = False, False
         if not verdict.ok:
             log.info("reply for %s rejected (%s); regenerating", plan.character.id,
@@ -342,7 +346,7 @@ class Engine:
                                    plan.question + RETRY_HINT)
             reply = self._generate(retry, chosen)
             verdict = verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
-                                   self.min_voice)
+                                   self.min_voice, plan.required)
         if not verdict.ok:
             log.info("retry for %s rejected (%s); answering from the template",
                      plan.character.id, ", ".join(verdict.reasons()))

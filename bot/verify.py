@@ -8,10 +8,10 @@ voiced faction, it still sounds like that faction.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from characters.numbers import invented_numbers
+from characters.numbers import invented_numbers, mentions_value
 
 MENTION_RE = re.compile(r"@(?:everyone|here)\b|<@[!&]?\d+>|<#\d+>|<@&?\d*>", re.IGNORECASE)
 # The labels of the prompt's user turn; a reply that contains them is repeating the prompt.
@@ -32,17 +32,20 @@ class Verdict:
     voice: float | None = None
     out_of_voice: bool = False
     empty: bool = False
+    missing: bool = False
 
     @property
     def ok(self) -> bool:
         return not (self.invented or self.leaked or self.mentions or self.out_of_voice
-                    or self.empty)
+                    or self.empty or self.missing)
 
     def reasons(self) -> list[str]:
         """Short words for the log: why the reply was rejected."""
         out = [f"invented number {n}" for n in self.invented]
         if self.empty:
             out.append("empty")
+        if self.missing:
+            out.append("states none of the asked values")
         if self.leaked:
             out.append("repeats the prompt")
         if self.mentions:
@@ -70,8 +73,12 @@ def verify_reply(
     voice_faction: str | None = None,
     voice_scorer: VoiceScorer | None = None,
     min_voice: float = MIN_VOICE_SCORE,
+    required: Sequence[float] = (),
 ) -> Verdict:
-    """Check a whole reply against the facts block and the prompt it answered."""
+    """Check a whole reply against the facts block and the prompt it answered.
+
+    `required` holds the values the question asked for: the reply must state at least one.
+    """
     if not reply.strip():
         return Verdict(empty=True)
     voice = None
@@ -83,6 +90,7 @@ def verify_reply(
         mentions=tuple(m.group(0) for m in MENTION_RE.finditer(reply)),
         voice=voice,
         out_of_voice=voice is not None and voice < min_voice,
+        missing=bool(required) and not any(mentions_value(reply, v) for v in required),
     )
 
 

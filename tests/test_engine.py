@@ -200,3 +200,11 @@ def test_answer_is_frozen(seeded_store):
     assert isinstance(answer, Answer)
     with pytest.raises(AttributeError):
         answer.answer = "changed"  # type: ignore[misc]
+
+
+def test_a_reply_without_the_asked_value_is_regenerated(seeded_store):
+    attack = _value(seeded_store, ORC, "attack")
+    engine = make_engine(seeded_store, ["Me strong! Grr.", f"Me attack {attack}!"])
+    answer = engine.ask(ORC, "what is your attack?")
+    assert answer.regenerated and answer.answer == f"Me attack {attack}!"
+    assert not make_engine(seeded_store, ["Me strong! Grr."]).ask(ORC, "hello").regenerated

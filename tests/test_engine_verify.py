@@ -86,3 +86,9 @@ def test_fallback_changes_and_lore(world):
     assert "2026-W47" in fallback_answer(nothing, "orcish", world.lexicons)
     lore = _facts(world, rows=(), lore="The drums still beat.")
     assert "The drums still beat." in fallback_answer(lore, "elvish", world.lexicons)
+
+
+def test_a_reply_must_state_an_asked_value():
+    assert verify_reply("Me strong!", FACTS, SYSTEM, required=(91.0,)).missing
+    assert verify_reply("Me attack 91!", FACTS, SYSTEM, required=(91.0, 1250.0)).ok
+    assert verify_reply("Me strong!", FACTS, SYSTEM).ok
