@@ -67,7 +67,7 @@ class LocalGenerator:
         batching: Batching = "mixed",
         max_queue: int = 32,
         seed: int | None = None,
-        num_threads: int | None = None,
+        num_threads: int | None = 1,
     ) -> None:
         import torch
 
@@ -78,7 +78,10 @@ class LocalGenerator:
         gen = config.generation
         if batching not in ("mixed", "grouped"):
             raise ValueError(f"batching must be 'mixed' or 'grouped', not {batching!r}")
-        if num_threads:
+        device = pick_device(device)
+        if num_threads and device == "cpu":
+            # One thread by default: on a CPU shared with other work, torch's threads wait on
+            # each other at every op and decode runs ~10x slower (bench_decode, 2 threads).
             torch.set_num_threads(num_threads)
         folder = Path(adapters_dir or config.training.adapters_dir)
         folder = folder if folder.is_absolute() else REPO_ROOT / folder
@@ -88,9 +91,9 @@ class LocalGenerator:
         self.sampling = Sampling(gen.do_sample, gen.temperature, gen.top_p)
         self.batching: Batching = batching
         self.seed = seed
-        device = pick_device(device)
         if dtype is None:
-            # bf16 matmuls on a CPU without AMX run far slower than fp32 (bench_decode).
+            # On a CPU without AMX, bf16 matmuls are no faster than fp32 with one thread and
+            # far slower with two (bench_decode); fp32 keeps adapters' merged weights exact too.
             dtype = torch.float32 if device == "cpu" else pick_dtype(device)
         model, self.tokenizer = load_base_model(config, device=device, dtype=dtype)
         self._set = AdapterSet(model, discover_adapters(folder))
