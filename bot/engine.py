@@ -338,9 +338,11 @@ class Engine:
         verdict = verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
                                self.min_voice, plan.required)
         regenerated, used_fallback = False, False
-        if not verdict.ok:
-            log.info("reply for %s rejected (%s); regenerating", plan.character.id,
-                     ", ".join(verdict.reasons()))
+        # Greedy decoding says the same thing again in the same voice, so an answer that is right
+        # but out of voice goes straight to the template; wrong facts get one more try.
+        if not verdict.ok and not verdict.only_voice:
+            log.info("reply for %s rejected (%s); regenerating: %r", plan.character.id,
+                     ", ".join(verdict.reasons()), reply[:160])
             regenerated = True
             retry = build_messages(plan.character, plan.faction, plan.facts_text,
                                    plan.question + RETRY_HINT)
@@ -348,8 +350,8 @@ class Engine:
             verdict = verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
                                    self.min_voice, plan.required)
         if not verdict.ok:
-            log.info("retry for %s rejected (%s); answering from the template",
-                     plan.character.id, ", ".join(verdict.reasons()))
+            log.info("reply for %s rejected (%s); answering from the template: %r",
+                     plan.character.id, ", ".join(verdict.reasons()), reply[:160])
             used_fallback = True
             reply = fallback_answer(plan.fallback, voice, self.world.lexicons)
         text = sanitize(reply.strip())

@@ -19,6 +19,8 @@ from characters.schema import StatSchema
 
 # Terms that are also everyday words: they count only when written in capitals ("AS").
 ENGLISH_WORDS = frozenset({"as"})
+# Vague terms: they count only when the text names no other stat ("how much health" is health).
+WEAK_TERMS = frozenset({("how", "much")})
 # A term of at least this many letters matches a word with a small typo.
 FUZZY_MIN_LETTERS = 5
 FUZZY_MIN_SCORE = 85.0
@@ -92,7 +94,7 @@ def find_stats(text: str, schema: StatSchema) -> tuple[str, ...]:
     words = _words(text)
     folded = [w for w, _ in words]
     used = [False] * len(words)
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, str, bool]] = []
     terms = _terms(schema)
     for term in terms:  # exact matches, longest first
         n = len(term.words)
@@ -102,7 +104,7 @@ def find_stats(text: str, schema: StatSchema) -> tuple[str, ...]:
             if term.words[0] in ENGLISH_WORDS and not words[i][1].isupper():
                 continue
             used[i : i + n] = [True] * n
-            found.append((i, term.stat))
+            found.append((i, term.stat, term.words in WEAK_TERMS))
     for term in terms:  # then small typos, on words no exact term took
         n = len(term.words)
         joined = " ".join(term.words)
@@ -114,7 +116,9 @@ def find_stats(text: str, schema: StatSchema) -> tuple[str, ...]:
                 continue
             if fuzz.ratio(" ".join(window), joined) >= FUZZY_MIN_SCORE:
                 used[i : i + n] = [True] * n
-                found.append((i, term.stat))
+                found.append((i, term.stat, term.words in WEAK_TERMS))
+    strong = [(i, stat) for i, stat, weak in found if not weak]
+    found = strong or [(i, stat) for i, stat, _ in found]
     ordered: list[str] = []
     for _, stat in sorted(found):
         if stat not in ordered:

@@ -39,6 +39,12 @@ class Verdict:
         return not (self.invented or self.leaked or self.mentions or self.out_of_voice
                     or self.empty or self.missing)
 
+    @property
+    def only_voice(self) -> bool:
+        """The facts are right and only the voice is off (a regeneration rarely fixes that)."""
+        return self.out_of_voice and Verdict(
+            self.invented, self.leaked, self.mentions, empty=self.empty, missing=self.missing).ok
+
     def reasons(self) -> list[str]:
         """Short words for the log: why the reply was rejected."""
         out = [f"invented number {n}" for n in self.invented]

@@ -92,3 +92,12 @@ def test_a_reply_must_state_an_asked_value():
     assert verify_reply("Me strong!", FACTS, SYSTEM, required=(91.0,)).missing
     assert verify_reply("Me attack 91!", FACTS, SYSTEM, required=(91.0, 1250.0)).ok
     assert verify_reply("Me strong!", FACTS, SYSTEM).ok
+
+
+def test_only_voice():
+    def flat(text: str, faction: str) -> float:
+        return 0.0
+
+    assert verify_reply("Me attack 91!", FACTS, SYSTEM, "orcish", flat).only_voice
+    assert not verify_reply("Me attack 92!", FACTS, SYSTEM, "orcish", flat).only_voice
+    assert not verify_reply("Me attack 91!", FACTS, SYSTEM).only_voice

@@ -31,6 +31,8 @@ KNOWN = ["2026-W44", "2026-W45", "2026-W45-hotfix", "2026-W46", "2026-W47", "202
         ("crit chance?", ("crit_chance",)),
         ("critical strike chance", ("crit_chance",)),
         ("how much gold do you cost", ("cost",)),
+        ("how much health do you have?", ("health",)),
+        ("how much?", ("cost",)),
         ("hp regen", ("health_regen",)),
         ("what's your hp", ("health",)),
         ("ability power", ("ability_power",)),
