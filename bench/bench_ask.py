@@ -3,7 +3,8 @@
 Typical one-stat questions to characters of every faction, asked one at a time after a warm-up:
 p50/p95 latency, time to the first streamed text, and how often regeneration or the template
 was needed. Also the bot's start to ready (a fresh `python -m bot run --console` process, model
-cached) as the console's ready line reports it and as the wall clock sees it.
+cached, OMP_NUM_THREADS=BENCH_TORCH_THREADS) as its ready line reports it and as the wall clock
+sees it. BENCH_TORCH_THREADS (default 1) sets the torch threads of both.
 Targets: p50 <= 3 s, first text <= 1.5 s, start to ready <= 15 s.
 
 Uses the data folder of the config (LOREKEEPER_HOME) when it is seeded, else seeds a temporary one.
@@ -51,7 +52,7 @@ def _data_dir() -> tuple[Path, Path | None]:
 
 
 def _start_to_ready(data_dir: Path) -> dict[str, float | None]:
-    env = {**os.environ, "LOREKEEPER_HOME": str(data_dir)}
+    env = {**os.environ, "LOREKEEPER_HOME": str(data_dir), "OMP_NUM_THREADS": str(THREADS)}
     env.pop("DISCORD_TOKEN", None)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "bot", "run", "--console"], input="/quit\n",
