@@ -1,8 +1,8 @@
 """Seeded-store fixtures for the bot's tests (engine, console, CLI and the Discord layer).
 
-Import the fixtures you need into a test module:
+tests/conftest.py imports the fixtures, so every test module sees them; import `make_engine`
+where needed:
 
-    from tests.bot_fixtures import *  # noqa: F403  (the fixtures below)
     from tests.bot_fixtures import make_engine
 
 - `seeded_data_dir` (session): a data folder holding the shipped patch history, imported with

@@ -12,6 +12,9 @@ import pytest
 
 from characters.world import World, get_world
 
+# The seeded-store fixtures (real SQLite, LanceDB and MiniLM), shared by the bot's tests.
+from tests.bot_fixtures import fresh_store, seeded_data_dir, seeded_store  # noqa: F401
+
 
 @pytest.fixture(scope="session")
 def world() -> World:

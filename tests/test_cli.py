@@ -12,7 +12,6 @@ import time
 import pytest
 
 from bot.cli import main
-from tests.bot_fixtures import *  # noqa: F403  (the seeded-store fixtures)
 from tests.bot_fixtures import make_engine
 
 ORC = "hagga-grim-eye"

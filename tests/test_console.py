@@ -8,7 +8,6 @@ import json
 import pytest
 
 from bot.console import Console, repl, run_console
-from tests.bot_fixtures import *  # noqa: F403  (the seeded-store fixtures)
 from tests.bot_fixtures import make_engine
 
 ORC = "hagga-grim-eye"

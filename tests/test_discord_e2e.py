@@ -22,7 +22,6 @@ from bot.discord_app.streaming import TYPING_MARK
 from bot.engine import Engine
 from bot.generation.base import ScriptedGenerator
 from characters.config import get_config
-from tests.bot_fixtures import fresh_store, seeded_data_dir, seeded_store  # noqa: F401
 from tests.discord_standin import (
     GUILD_ID,
     MANAGE_GUILD,
@@ -49,7 +48,7 @@ class RaisingGenerator(ScriptedGenerator):
 
 
 @pytest.fixture
-def store(seeded_store):  # noqa: F811
+def store(seeded_store):
     """The shared seeded store (read-only)."""
     return seeded_store
 
@@ -232,7 +231,7 @@ async def test_admin_commands_are_refused_to_members_and_allowed_to_admins(stand
 
 
 async def test_import_then_answers_show_new_values_without_restart(
-        standin, make_bot, fresh_store):  # noqa: F811
+        standin, make_bot, fresh_store):
     store = fresh_store
     who = first_character(store, "elvish")
     old = store.show(who.id).stats["attack"]
@@ -262,7 +261,7 @@ async def test_import_then_answers_show_new_values_without_restart(
     assert f"Attack {new} · Patch 2026-W60" in answer.content
 
 
-async def test_scheduler_runs_inside_the_bots_loop(standin, make_bot, fresh_store):  # noqa: F811
+async def test_scheduler_runs_inside_the_bots_loop(standin, make_bot, fresh_store):
     config = make_config()
     config = dataclasses.replace(config, schedule=dataclasses.replace(config.schedule,
                                                                       enabled=True))

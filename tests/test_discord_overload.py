@@ -13,7 +13,6 @@ from bot.discord_app.limits import INTERACTION_DEADLINE_S
 from bot.discord_app.replies import BUSY_TEXT
 from bot.engine import Engine
 from characters.config import get_config
-from tests.bot_fixtures import seeded_data_dir, seeded_store  # noqa: F401
 from tests.discord_standin import (
     GUILD_ID,
     DiscordStandIn,
@@ -38,7 +37,7 @@ async def standin(monkeypatch):
     await server.close()
 
 
-async def test_fifty_concurrent_asks_are_answered_or_told_busy(standin, seeded_store):  # noqa: F811
+async def test_fifty_concurrent_asks_are_answered_or_told_busy(standin, seeded_store):
     config = get_config()
     config = dataclasses.replace(
         config, bot=dataclasses.replace(config.bot, test_guild_id=GUILD_ID),

@@ -12,7 +12,6 @@ from bot.engine import RETRY_HINT, Answer, Engine
 from bot.errors import Busy, UnknownAdapter, UnknownCharacter, UnknownPatch, UnknownStat
 from bot.generation.base import GeneratorBusy
 from characters.numbers import invented_numbers
-from tests.bot_fixtures import *  # noqa: F403  (the seeded-store fixtures)
 from tests.bot_fixtures import make_engine
 from training.prompt import build_messages
 

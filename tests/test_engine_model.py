@@ -12,7 +12,6 @@ import pytest
 from bot.engine import Engine
 from bot.verify import MENTION_RE
 from characters.numbers import invented_numbers
-from tests.bot_fixtures import *  # noqa: F403  (the seeded-store fixtures)
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,6 @@ from bot.errors import UnknownCharacter
 from bot.render import render_answer, sanitize
 from bot.verify import MENTION_RE
 from characters.numbers import invented_numbers
-from tests.bot_fixtures import *  # noqa: F403  (the seeded-store fixtures)
 from tests.bot_fixtures import make_engine
 from training.prompt import system_line
 from training.voice import voice_score
