@@ -80,6 +80,11 @@ class GenerationConfig:
     remote_url: str = "http://127.0.0.1:8000/v1"
     remote_api_key_env: str = "LOREKEEPER_REMOTE_API_KEY"
     remote_timeout_s: float = 30.0
+    batching: str = "mixed"
+    max_queue: int = 32
+    torch_threads: int = 1
+    dtype: str = "auto"
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -201,9 +206,13 @@ def _check_semantics(config: Config) -> None:
         raise ConfigError(f"{src}: characters.min_confidence must be in (0, 1]")
     if config.generation.backend not in ("local", "remote"):
         raise ConfigError(f"{src}: generation.backend must be 'local' or 'remote'")
+    if config.generation.batching not in ("mixed", "grouped"):
+        raise ConfigError(f"{src}: generation.batching must be 'mixed' or 'grouped'")
+    if config.generation.dtype not in ("auto", "fp32", "bf16"):
+        raise ConfigError(f"{src}: generation.dtype must be 'auto', 'fp32' or 'bf16'")
     if config.training.bf16 not in ("auto", "yes", "no"):
         raise ConfigError(f"{src}: training.bf16 must be 'auto', 'yes' or 'no'")
-    for key in ("max_new_tokens", "max_batch_size"):
+    for key in ("max_new_tokens", "max_batch_size", "max_queue"):
         if getattr(config.generation, key) < 1:
             raise ConfigError(f"{src}: generation.{key} must be at least 1")
     if config.bot.queue_size < 1:

@@ -64,11 +64,12 @@ class LocalGenerator:
         adapters_dir: Path | str | None = None,
         device: str | None = None,
         dtype: torch.dtype | None = None,
-        batching: Batching = "mixed",
-        max_queue: int = 32,
+        batching: Batching | None = None,
+        max_queue: int | None = None,
         seed: int | None = None,
-        num_threads: int | None = 1,
+        num_threads: int | None = None,
     ) -> None:
+        """Load the model and adapters; arguments left None come from `[generation]`."""
         import torch
 
         from bot.generation.adapters import AdapterSet, discover_adapters
@@ -76,6 +77,10 @@ class LocalGenerator:
 
         config = config or get_config()
         gen = config.generation
+        batching = batching or gen.batching  # type: ignore[assignment]
+        max_queue = max_queue or gen.max_queue
+        seed = gen.seed if seed is None else seed
+        num_threads = gen.torch_threads if num_threads is None else num_threads
         if batching not in ("mixed", "grouped"):
             raise ValueError(f"batching must be 'mixed' or 'grouped', not {batching!r}")
         device = pick_device(device)
@@ -91,6 +96,8 @@ class LocalGenerator:
         self.sampling = Sampling(gen.do_sample, gen.temperature, gen.top_p)
         self.batching: Batching = batching
         self.seed = seed
+        if dtype is None and gen.dtype != "auto":
+            dtype = torch.float32 if gen.dtype == "fp32" else torch.bfloat16
         if dtype is None:
             # On a CPU without AMX, bf16 matmuls are no faster than fp32 with one thread and
             # far slower with two (bench_decode); fp32 keeps adapters' merged weights exact too.
