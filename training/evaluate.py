@@ -107,8 +107,8 @@ def sample_heldout(faction: str, limit: int | None, seed: int = 0) -> list[Examp
     return sorted(chosen, key=lambda e: e.id)
 
 
-def generate(model, tokenizer, conversations: list[list[Message]]) -> tuple[list[str], list[int],
-                                                                             float]:
+def generate(model, tokenizer, conversations: list[list[Message]],
+             max_new_tokens: int = MAX_NEW_TOKENS) -> tuple[list[str], list[int], float]:
     """Greedy answers for a list of conversations, with prompt lengths and seconds per answer."""
     import torch
 
@@ -121,7 +121,7 @@ def generate(model, tokenizer, conversations: list[list[Message]]) -> tuple[list
                           add_special_tokens=False).to(model.device)
         lengths += batch["attention_mask"].sum(dim=1).tolist()
         with torch.no_grad():
-            out = model.generate(**batch, max_new_tokens=MAX_NEW_TOKENS, do_sample=False,
+            out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
                                  pad_token_id=tokenizer.pad_token_id)
         width = batch["input_ids"].shape[1]
         answers += [tokenizer.decode(row[width:], skip_special_tokens=True).strip() for row in out]
@@ -142,7 +142,8 @@ def summarise(answers: list[Answer], seconds: float) -> dict[str, object]:
 
 
 def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
-             setups: tuple[str, ...] = SETUPS) -> dict[str, object]:
+             setups: tuple[str, ...] = SETUPS, max_new_tokens: int = MAX_NEW_TOKENS,
+             ) -> dict[str, object]:
     """Run every setup on each faction's held-out sample; return the report."""
     import torch
     from peft import PeftModel
@@ -160,7 +161,7 @@ def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
         else:
             model.load_adapter(str(path), adapter_name=faction)
     model.eval()
-    report: dict[str, object] = {"limit_per_faction": limit, "max_new_tokens": MAX_NEW_TOKENS,
+    report: dict[str, object] = {"limit_per_faction": limit, "max_new_tokens": max_new_tokens,
                                  "decoding": "greedy", "device": str(model.device),
                                  "threads": torch.get_num_threads(), "factions": {}}
     for faction in factions:
@@ -172,10 +173,11 @@ def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
             conversations = [build(world, e) for e in examples]
             model.set_adapter(faction)
             if setup == "lora":
-                texts, lengths, seconds = generate(model, tokenizer, conversations)
+                texts, lengths, seconds = generate(model, tokenizer, conversations, max_new_tokens)
             else:
                 with model.disable_adapter():
-                    texts, lengths, seconds = generate(model, tokenizer, conversations)
+                    texts, lengths, seconds = generate(model, tokenizer, conversations,
+                                                       max_new_tokens)
             judged = [judge(setup, e, t, n) for e, t, n in zip(examples, texts, lengths,
                                                                    strict=True)]
             result[setup] = summarise(judged, seconds)
