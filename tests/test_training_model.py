@@ -34,8 +34,8 @@ def trained(tmp_path_factory):
     config = dataclasses.replace(
         get_config().training, lora_r=4, lora_alpha=8, batch_size=2, max_steps=2,
         warmup_steps=1, max_seq_len=160, learning_rate=1e-2, checkpoint_every=1,
-        target_modules=(TOP_LAYERS,), bf16="no")
-    model, tokenizer = load_base_model(get_config(), "cpu", torch.float32)
+        target_modules=(TOP_LAYERS,))
+    model, tokenizer = load_base_model(get_config(), "cpu")  # bf16 where the CPU has it
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     out = tmp_path_factory.mktemp("adapters") / "orcish"
     metrics = train("orcish", config, out, "cpu", fresh=True, quiet=True,
@@ -44,14 +44,14 @@ def trained(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_base_model_loads_in_the_chosen_dtype():
-    import torch
+def test_base_model_loads_in_the_chosen_dtype(trained):
+    from training.base_model import ensure_cached
 
-    from training.base_model import load_base_model
-
-    model, tokenizer = load_base_model(get_config(), "cpu", torch.bfloat16)
-    assert next(model.parameters()).dtype == torch.bfloat16
-    assert not model.training
+    metrics, _before, _out, tokenizer = trained
+    expected = pick_dtype("cpu", get_config().training.bf16)
+    assert next(metrics["model"].parameters()).dtype == expected
+    assert metrics["dtype"] == str(expected).removeprefix("torch.")
+    assert (ensure_cached(quiet=True) / "model.safetensors").exists()
     assert tokenizer.pad_token is not None
 
 
@@ -93,7 +93,7 @@ def test_saved_adapter_gives_the_same_logits(trained):
     metrics, _before, out, tokenizer = trained
     model = metrics["model"].eval()
     ids = tokenizer("Me attack 91! Hrokk hungry.", return_tensors="pt")["input_ids"]
-    fresh, _ = load_base_model(get_config(), "cpu", torch.float32)
+    fresh, _ = load_base_model(get_config(), "cpu")
     loaded = PeftModel.from_pretrained(fresh, str(out), adapter_name="orcish").eval()
     with torch.no_grad():
         expected = model(input_ids=ids).logits
@@ -109,7 +109,7 @@ def test_evaluate_runs_on_a_small_sample(trained, tmp_path):
     from training.evaluate import SETUPS, bar_chart, evaluate, markdown
 
     _metrics, _before, out, _tok = trained
-    report = evaluate(["orcish"], 2, out.parent)
+    report = evaluate(["orcish"], 2, out.parent, max_new_tokens=12)
     result = report["factions"]["orcish"]
     for setup in SETUPS:
         assert result[setup]["answers"] == 2
