@@ -4,7 +4,12 @@
 
 Bound: a decode step reads every weight once (the tied embedding once as the lm_head matrix,
 plus one row for the lookup), so tokens/s <= read bandwidth / weight bytes. Bandwidth is a
-timed sum over a 512 MiB tensor with the same thread count, the best of several tries.
+timed sum over a 512 MiB tensor with the same thread count, the best of several tries: bigger
+than this CPU's L3 (260 MB), like the fp32 weights (538 MB), so it is DRAM bandwidth, the
+bandwidth a decode step actually gets (a tensor that fit in L3 would overstate the bound).
+Three ways side by side: naive `model.generate`, our loop over the Hugging Face forward
+(`hf_loop`, always the path for mixed-adapter batches), and our loop over the lean forward
+(`lean_loop`, bot/generation/lean.py: what the generator runs for base or one merged adapter).
 Targets: single-stream >= 50% of the bound; 8 concurrent requests (both factions) >= 3x single.
 Uses training/adapters when both factions are there, else two random LoRA adapters (r=16).
 """
@@ -79,7 +84,8 @@ def _adapters_dir(scratch: Path) -> Path:
 
 
 def _decode_rate(
-    model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, tokens: int = TOKENS
+    model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, tokens: int = TOKENS,
+    lean: bool = True,
 ) -> float:
     """Single-stream decode tokens/s (after the first token) of our loop, EOS ignored."""
     from bot.generation.decode import Row, decode_batch
@@ -88,7 +94,7 @@ def _decode_rate(
     stamps: list[float] = []
     row = Row(prompt, tokens, on_piece=lambda _: None,
               is_cancelled=lambda: stamps.append(time.perf_counter()) is not None)
-    decode_batch(model, tokenizer, [row], eos_ids=set())
+    decode_batch(model, tokenizer, [row], eos_ids=set(), lean=lean)
     return (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
@@ -143,11 +149,13 @@ def run() -> dict[str, object]:
         model, tok = gen._set.model, gen.tokenizer
         fp32_bytes = weight_bytes_per_token(model)
         rates = {
-            "opt_fp32_base": _decode_rate(gen._set.use(None), tok),
-            "opt_fp32_orcish_merged": _decode_rate(gen._set.use("orcish"), tok),
+            "lean_loop_fp32_base": _decode_rate(gen._set.use(None), tok),
+            "hf_loop_fp32_base": _decode_rate(model, tok, lean=False),
+            "lean_loop_fp32_orcish_merged": _decode_rate(gen._set.use("orcish"), tok),
+            "hf_loop_fp32_orcish_merged": _decode_rate(model, tok, lean=False),
         }
         gen._set.use(MIXED, ["orcish"])
-        rates["opt_fp32_orcish_unmerged_lora"] = _decode_rate(model, tok)
+        rates["hf_loop_fp32_orcish_unmerged_lora"] = _decode_rate(model, tok)
         gen._set.use(None)
         rates["naive_generate_fp32_base"] = _generate_rate(model, tok, TOKENS)
         concurrent = {b: _concurrent_rate(gen, b) for b in ("mixed", "grouped")}
@@ -156,7 +164,7 @@ def run() -> dict[str, object]:
         bf16_bytes = weight_bytes_per_token(bf16_model)
         short = max(4, TOKENS // 8)  # bf16 matmuls are very slow on this CPU: fewer tokens
         rates["naive_generate_bf16_base"] = _generate_rate(bf16_model, tok, short)
-        rates["opt_bf16_base"] = _decode_rate(bf16_model, tok, tokens=short)
+        rates["lean_loop_bf16_base"] = _decode_rate(bf16_model, tok, tokens=short)
     bandwidth.append(read_bandwidth_gbs())
     bw = max(bandwidth)
     figures["read_bandwidth_gbs"] = round(bw, 2)
@@ -170,7 +178,7 @@ def run() -> dict[str, object]:
         figures[f"{name}_tok_s"] = round(rate, 2)
         figures[f"{name}_pct_of_{dtype}_bound"] = round(100 * rate / bounds[dtype], 1)
         figures[f"{name}_pct_of_bf16_bound"] = round(100 * rate / bounds["bf16"], 1)
-    single = rates["opt_fp32_base"]
+    single = rates["lean_loop_fp32_base"]
     for batching, (rate, mean_batch) in concurrent.items():
         figures[f"concurrent8_{batching}_tok_s"] = round(rate, 2)
         figures[f"concurrent8_{batching}_x_single"] = round(rate / single, 2)

@@ -150,6 +150,22 @@ def test_generator_matches_peft_generate(generator, reference, adapter):
     assert generator.generate(ORC, adapter, max_new_tokens=12) == expected
 
 
+def test_lean_path_runs_a_left_padded_merged_batch_like_generate(generator, reference):
+    from bot.generation.lean import supports
+
+    _, tokenizer, _ = reference
+    model = generator._set.use("orcish")  # the worker is idle between requests
+    assert supports(model)  # so decode_batch takes the lean forward
+    prompts = [
+        tokenizer.apply_chat_template(m, add_generation_prompt=True, return_dict=False)
+        for m in (ORC, STORY)
+    ]
+    rows = [Row(p, 12, on_piece=lambda _: None) for p in prompts]
+    decode_batch(model, tokenizer, rows, {tokenizer.eos_token_id})
+    assert rows[0].token_ids == _reference_ids(reference, ORC, "orcish", 12)
+    assert rows[1].token_ids == _reference_ids(reference, STORY, "orcish", 12)
+
+
 def test_adapters_change_the_reply_reproducibly(generator):
     replies = {a: generator.generate(ORC, a, max_new_tokens=12) for a in (None, "orcish", "elvish")}
     assert len(set(replies.values())) == 3

@@ -127,3 +127,75 @@ def test_pick_greedy_and_nucleus():
     wide = Sampling(do_sample=True, temperature=5.0, top_p=1.0)
     drawn = {tuple(_pick(logits, rows, wide)) for _ in range(50)}
     assert len(drawn) > 1
+
+
+def _hf_and_lean_logits(model, prompts, steps):
+    """Last-position logits of the HF and lean forwards, prefill then `steps` greedy steps."""
+    import torch
+
+    from bot.generation.decode import hf_forward
+    from bot.generation.lean import lean_for
+
+    width = max(len(p) for p in prompts)
+    ids = torch.zeros((len(prompts), width), dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, prompt in enumerate(prompts):
+        ids[i, width - len(prompt) :] = torch.tensor(prompt)
+        mask[i, width - len(prompt) :] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    pairs = []
+    with torch.inference_mode():
+        hf, lean = hf_forward(model, mask), lean_for(model).start(mask, steps + 1)
+        for _ in range(steps + 1):
+            expected, got = hf(ids, positions), lean(ids, positions)
+            pairs.append((expected, got))
+            ids = expected.argmax(-1, keepdim=True)
+            positions = positions[:, -1:] + 1
+    return pairs
+
+
+@pytest.mark.parametrize("adapter", [None, "orcish", "elvish"])
+def test_lean_forward_equals_hf_on_a_left_padded_batch(tiny_adapters, adapter):
+    import torch
+
+    from bot.generation.adapters import MIXED, AdapterSet, discover_adapters
+    from bot.generation.lean import lean_for, supports
+
+    model = tiny_model()
+    adapters = AdapterSet(model, discover_adapters(tiny_adapters))
+    assert supports(adapters.use(adapter))
+    prompts = [[5, 9, 17, 33, 2, 70, 11, 4, 99], [8, 21, 3, 60]]
+    for expected, got in _hf_and_lean_logits(model, prompts, steps=5):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    assert not supports(adapters.use(MIXED, ["orcish", "elvish"]))
+    lean = lean_for(adapters.use(adapter))
+    for name in (None, "orcish", "elvish"):
+        adapters.use(name)
+        lean.layers()
+    # Layers an adapter leaves alone share the base's fused weights: orcish touches q, v and
+    # down in both layers (2 new QKV), elvish q and up (2 new QKV, 2 new gate/up); base 2 + 2.
+    assert len(lean._fused) == 4 + 2 + 4
+
+
+def test_lean_greedy_decode_equals_generate():
+    import torch
+
+    from bot.generation.decode import decode_batch
+
+    class Ids:
+        pad_token_id = 0
+
+        def decode(self, ids, skip_special_tokens=True):
+            return " ".join(map(str, ids))
+
+    model = tiny_model()
+    prompts = [[5, 9, 17, 33, 2, 70, 11], [8, 21, 3]]
+    rows = [Row(p, 10, on_piece=lambda _: None) for p in prompts]
+    decode_batch(model, Ids(), rows, eos_ids=set())
+    for row, prompt in zip(rows, prompts, strict=True):
+        ids = torch.tensor([prompt])
+        with torch.inference_mode():
+            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                 max_new_tokens=10, min_new_tokens=10, do_sample=False,
+                                 pad_token_id=0)
+        assert row.token_ids == out[0, len(prompt) :].tolist()

@@ -76,10 +76,13 @@ def decode_batch(
     rows: Sequence[Row],
     eos_ids: set[int],
     sampling: Sampling = Sampling(),
+    lean: bool = True,
 ) -> None:
-    """Generate for every row together; each row's pieces go to its `on_piece` as they come."""
+    """Generate for every row together; each row's pieces go to its `on_piece` as they come.
+
+    `lean=False` forces the Hugging Face forward even where the lean one could run (benches).
+    """
     import torch
-    from transformers import DynamicCache
 
     device = next(model.parameters()).device
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(eos_ids)
@@ -93,16 +96,11 @@ def decode_batch(
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     decoders = [IncrementalDecoder(tokenizer) for _ in rows]
     live = [r.max_new_tokens > 0 for r in rows]
-    cache = DynamicCache()
     steps = max(r.max_new_tokens for r in rows)
     with torch.inference_mode():
+        forward = choose_forward(model, mask, steps) if lean else hf_forward(model, mask)
         for _ in range(steps):
-            out = model(
-                input_ids=ids, attention_mask=mask, position_ids=positions,
-                cache=cache, use_cache=True, logits_to_keep=1,
-            )
-            logits = out.logits[:, -1, :]
-            chosen = _pick(logits, rows, sampling)
+            chosen = _pick(forward(ids, positions), rows, sampling)
             for i, row in enumerate(rows):
                 if not live[i]:
                     continue
@@ -119,12 +117,50 @@ def decode_batch(
             if not any(live):
                 break
             ids = torch.tensor(chosen, dtype=torch.long, device=device).unsqueeze(-1)
-            mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=-1)
             positions = positions[:, -1:] + 1
     for row, decoder in zip(rows, decoders, strict=True):
         tail = decoder.flush()
         if tail:
             row.on_piece(tail)
+
+
+def choose_forward(
+    model: torch.nn.Module, attention_mask: torch.Tensor, max_new_tokens: int
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The per-step forward for one batch: (ids, positions) -> last-position logits.
+
+    The lean forward (bot.generation.lean) for a plain LLaMA with one adapter merged or none;
+    the Hugging Face forward with a DynamicCache otherwise (mixed adapters, other models).
+    """
+    from bot.generation.lean import lean_for, supports
+
+    if supports(model):
+        return lean_for(model).start(attention_mask, max_new_tokens)
+    return hf_forward(model, attention_mask)
+
+
+def hf_forward(
+    model: torch.nn.Module, attention_mask: torch.Tensor
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The Hugging Face forward over a DynamicCache, for a left-padded batch's prefill and steps."""
+    import torch
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    mask, prefilled = attention_mask, False
+
+    def forward(ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        nonlocal mask, prefilled
+        if prefilled:
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], ids.shape[1]))], dim=-1)
+        prefilled = True
+        out = model(
+            input_ids=ids, attention_mask=mask, position_ids=positions,
+            cache=cache, use_cache=True, logits_to_keep=1,
+        )
+        return out.logits[:, -1, :]
+
+    return forward
 
 
 def _pick(logits: torch.Tensor, rows: Sequence[Row], sampling: Sampling) -> list[int]:
