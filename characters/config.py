@@ -55,17 +55,17 @@ class TrainingConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: tuple[str, ...] = (
-        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+        r"re:.*layers\.(1[8-9]|2[0-9])\.(self_attn|mlp)\.(q|k|v|o|gate|up|down)_proj",
     )
     learning_rate: float = 0.002
     batch_size: int = 8
     max_seq_len: int = 256
-    max_steps: int = 300
-    warmup_steps: int = 20
+    max_steps: int = 120
+    warmup_steps: int = 8
     seed: int = 7
     bf16: str = "auto"
-    checkpoint_every: int = 50
-    log_every: int = 10
+    checkpoint_every: int = 20
+    log_every: int = 5
 
 
 @dataclass(frozen=True)

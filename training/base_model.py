@@ -135,12 +135,16 @@ def pick_device(device: str | None = None) -> str:
 
 
 def cpu_supports_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX)."""
+    """Whether this CPU has bf16 matrix units (AMX), which make bf16 faster than fp32.
+
+    AVX512-BF16 alone is not enough: on such a CPU, measured here, a LoRA training step ran 1.5x
+    faster in fp32 (187 against 126 tokens/s) and decoding 1.1-2.2x faster.
+    """
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
         return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return "amx_bf16" in flags
 
 
 def pick_dtype(device: str, bf16: str = "auto") -> torch.dtype:
