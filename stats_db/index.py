@@ -195,17 +195,23 @@ class LanceIndex:
             db.drop_table(TABLE)
         self._local.table = None
 
+    def _table_at(self, tag: str | None):
+        """The table as it is now, or checked out at a patch's tag (None when not created)."""
+        table = self.table()
+        if table is None or tag is None:
+            return table
+        table = self._db().open_table(TABLE)
+        table.checkout(tag)
+        return table
+
     def search(self, vector, text: str, k: int, character_id: str | None = None,
                tag: str | None = None) -> list[dict]:
         """Hybrid search (vector plus full text, fused by rank with RRF), optionally filtered."""
         from lancedb.rerankers import RRFReranker
 
-        table = self.table()
+        table = self._table_at(tag)
         if table is None:
             return []
-        if tag is not None:
-            table = self._db().open_table(TABLE)
-            table.checkout(tag)
         query = table.search(query_type="hybrid").vector(vector).text(text)
         if character_id:
             query = query.where(f"character_id = {_quote(character_id)}", prefilter=True)
@@ -216,12 +222,9 @@ class LanceIndex:
     def vector_search(self, vector, k: int, character_id: str | None = None,
                       tag: str | None = None) -> list[dict]:
         """Vector-only search, for questions with no searchable words."""
-        table = self.table()
+        table = self._table_at(tag)
         if table is None:
             return []
-        if tag is not None:
-            table = self._db().open_table(TABLE)
-            table.checkout(tag)
         query = table.search(vector, query_type="vector")
         if character_id:
             query = query.where(f"character_id = {_quote(character_id)}", prefilter=True)
