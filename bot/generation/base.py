@@ -44,6 +44,16 @@ class Generator(Protocol):
         ...
 
 
+class StreamingGenerator:
+    """A generator whose whole reply is its stream joined; subclasses define `stream`."""
+
+    def generate(
+        self, messages: Sequence[Message], adapter: str | None, max_new_tokens: int | None = None
+    ) -> str:
+        """The whole reply."""
+        return "".join(self.stream(messages, adapter, max_new_tokens))
+
+
 @dataclass
 class ScriptedGenerator:
     """A deterministic generator for tests that need an exact reply.

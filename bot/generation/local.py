@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from bot.generation.base import GenerationError, GeneratorBusy, Message
+from bot.generation.base import GenerationError, GeneratorBusy, Message, StreamingGenerator
 from bot.generation.decode import Row, Sampling, decode_batch
 from characters.config import REPO_ROOT, Config, get_config
 
@@ -55,7 +55,7 @@ class _Request:
     cancelled: threading.Event = field(default_factory=threading.Event)
 
 
-class LocalGenerator:
+class LocalGenerator(StreamingGenerator):
     """Generates with the base model and its faction LoRA adapters, batching concurrent requests."""
 
     def __init__(
@@ -123,12 +123,6 @@ class LocalGenerator:
         """Requests accepted and not finished yet (waiting or being decoded)."""
         with self._lock:
             return self._unfinished
-
-    def generate(
-        self, messages: Sequence[Message], adapter: str | None, max_new_tokens: int | None = None
-    ) -> str:
-        """The whole reply."""
-        return "".join(self.stream(messages, adapter, max_new_tokens))
 
     def stream(
         self, messages: Sequence[Message], adapter: str | None, max_new_tokens: int | None = None

@@ -19,13 +19,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.generation.base import GenerationError, GeneratorBusy, Message
+from bot.generation.base import GenerationError, GeneratorBusy, Message, StreamingGenerator
 from characters.config import Config, get_config
 
 BUSY_STATUSES = (429, 503)
 
 
-class RemoteGenerator:
+class RemoteGenerator(StreamingGenerator):
     """Generates through an OpenAI-compatible chat completions server, streaming the reply."""
 
     def __init__(
@@ -72,12 +72,6 @@ class RemoteGenerator:
 
     def close(self) -> None:
         """Nothing to release: every request opens its own connection."""
-
-    def generate(
-        self, messages: Sequence[Message], adapter: str | None, max_new_tokens: int | None = None
-    ) -> str:
-        """The whole reply."""
-        return "".join(self.stream(messages, adapter, max_new_tokens))
 
     def stream(
         self, messages: Sequence[Message], adapter: str | None, max_new_tokens: int | None = None
