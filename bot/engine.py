@@ -18,15 +18,9 @@ from typing import TYPE_CHECKING, Any
 from bot.errors import Busy, NoPatches, UnknownAdapter, UnknownCharacter, UnknownPatch, UnknownStat
 from bot.fallback import FallbackFacts, fallback_answer
 from bot.questions import Question, match_stat, name_prefixes, parse_question
-from bot.render import (
-    Comparison,
-    History,
-    LoreCard,
-    PatchView,
-    StatCard,
-    sanitize,
-)
+from bot.render import sanitize
 from bot.verify import MIN_VOICE_SCORE, VoiceScorer, safe_prefix, verify_reply
+from bot.views import Answer, Comparison, History, LoreCard, PatchView, StatCard
 from characters.cards import render_changes, render_lore_card, render_stat_card
 from characters.config import Config, get_config
 from characters.numbers import invented_numbers
@@ -50,41 +44,6 @@ RETRY_HINT = " (Answer with the exact numbers from the facts.)"
 # For these stats a lower value is the stronger side in a comparison.
 LOWER_IS_BETTER = frozenset({"cost"})
 _AUTO = object()
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One verified answer and what it was built from."""
-
-    character_id: str
-    name: str
-    faction: str
-    adapter: str | None
-    patch: str
-    answer: str
-    facts: dict[str, Number | None]
-    grounded: bool
-    fallback: bool
-    latency_s: float
-    question: str
-    stats_shown: tuple[str, ...]
-    kind: str = "stats"
-    compared: dict[str, Any] | None = None
-    regenerated: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        """The answer JSON of DESIGN.md (plus question, stats_shown, kind)."""
-        out = {
-            "character_id": self.character_id, "name": self.name, "faction": self.faction,
-            "adapter": self.adapter, "patch": self.patch, "answer": self.answer,
-            "facts": dict(self.facts), "grounded": self.grounded, "fallback": self.fallback,
-            "latency_s": round(self.latency_s, 3), "question": self.question,
-            "stats_shown": list(self.stats_shown), "kind": self.kind,
-            "regenerated": self.regenerated,
-        }
-        if self.compared is not None:
-            out["compared"] = self.compared
-        return out
 
 
 @dataclass(frozen=True)
@@ -478,11 +437,22 @@ class Engine:
         return run_inbox_once(self.store, self.store.data_dir / self.config.schedule.inbox_dir)
 
     def status(self) -> dict[str, Any]:
-        """Store health plus the generator's adapters and queue depth."""
+        """Store health, the generator's adapters and queue depth, and the next weekly import."""
         out = dict(self.store.status())
         out["adapters"] = list(self.generator.adapters)
         out["queue_depth"] = int(getattr(self.generator, "queue_depth", 0) or 0)
+        out["next_import"] = self.next_import() or "scheduler off"
         return out
+
+    def next_import(self) -> str | None:
+        """When the scheduler runs the weekly import next (UTC, ISO), None when it is off."""
+        if self.scheduler is None:
+            return None
+        from stats_db.schedule import JOB_ID
+
+        job = self.scheduler.get_job(JOB_ID)
+        when = getattr(job, "next_run_time", None)
+        return when.isoformat(timespec="minutes") if when else None
 
     def warmup(self) -> None:
         """Load the embedder and the model and run one tiny generation per adapter."""
@@ -491,14 +461,16 @@ class Engine:
         if warm is not None:
             warm()
 
-    def start_scheduler(self, loop=None):
-        """Start the weekly import job inside a running asyncio loop (when enabled)."""
+    def start_scheduler(self, loop=None, background: bool = False):
+        """Start the weekly import job (when enabled): inside a running asyncio loop, or with
+        `background=True` in a thread of its own (console mode, which has no loop)."""
         if not self.config.schedule.enabled or self.scheduler is not None:
             return self.scheduler
         from stats_db.schedule import make_scheduler
 
-        scheduler = make_scheduler(self.config, self.store, asyncio=True)
-        if loop is not None:
+        scheduler = make_scheduler(self.config, self.store, asyncio=not background,
+                                   background=background)
+        if loop is not None and not background:
             scheduler.configure(event_loop=loop)
         scheduler.start()
         self.scheduler = scheduler

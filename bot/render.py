@@ -7,14 +7,9 @@ The console and the CLI print these strings; the Discord layer uses the same lim
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from characters.schema import Number, StatSchema
-from characters.world import Character
-
-if TYPE_CHECKING:
-    from bot.engine import Answer
+from bot.views import Answer, Comparison, History, LoreCard, PatchView, StatCard
+from characters.schema import StatSchema
 
 MESSAGE_LIMIT = 2000
 AUTOCOMPLETE_LIMIT = 25
@@ -33,58 +28,6 @@ FOOTER_STATS = 4
 _MASS_MENTION_RE = re.compile(r"@(everyone|here)", re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _LINE_MARKUP_RE = re.compile(r"(?m)^(\s*)(#{1,3} |-# |>>> |> )")
-
-
-@dataclass(frozen=True)
-class StatCard:
-    """A character's stats at one patch, as (label, value with unit) rows."""
-
-    character: Character
-    faction_name: str
-    patch: str
-    rows: list[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Two stat cards side by side; `better` maps a stat label to the stronger name or "tie"."""
-
-    left: StatCard
-    right: StatCard
-    better: dict[str, str]
-
-
-@dataclass(frozen=True)
-class History:
-    """One stat of one character over every patch, with a PNG line chart."""
-
-    character: Character
-    stat_label: str
-    unit: str
-    points: list[tuple[str, str, Number | None]]
-    png: bytes = field(repr=False, default=b"")
-
-
-@dataclass(frozen=True)
-class PatchView:
-    """A patch: notes, how many characters changed, new characters, biggest buffs and nerfs."""
-
-    patch: str
-    released: str
-    notes: str
-    changed: int
-    new_characters: list[str]
-    buffs: list[tuple[str, str, str, str]]
-    nerfs: list[tuple[str, str, str, str]]
-
-
-@dataclass(frozen=True)
-class LoreCard:
-    """Who a character is."""
-
-    character: Character
-    faction_name: str
-    text: str
 
 
 def sanitize(text: str) -> str:

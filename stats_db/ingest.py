@@ -15,12 +15,15 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stats_db import record
 from stats_db.errors import IndexUnhealthy, PatchRejected
 from stats_db.patchfile import read_patch_file
-from stats_db.store import Store
 from stats_db.validate import Patch, ValidationContext, validate_patch
+
+if TYPE_CHECKING:  # the store opens through open_store, which repairs with this module
+    from stats_db.store import Store
 
 __all__ = ["CRASH_STEPS", "ImportResult", "PatchRejected", "import_file", "import_paths",
            "rebuild_index", "repair_store", "seed", "sync_index"]

@@ -329,7 +329,7 @@ def open_store(data_dir: Path | None = None, embedder: Embedder | None = None,
     store = Store(data_dir, world, embedder, config.stats_db)
     record.migrate(store.db)
     if repair:
-        from stats_db.ingest import repair_store
+        from stats_db.ingest import repair_store  # ingest works on a Store: import it late
 
         repair_store(store)
     return store

@@ -17,7 +17,7 @@ from bot.discord_app.embeds import limited_embed, patch_embed
 from bot.discord_app.gate import QueueFull, RequestGate, UserCooldown
 from bot.discord_app.limits import EMBED_FIELD_LIMIT, EMBED_TOTAL_LIMIT
 from bot.discord_app.streaming import TYPING_MARK, StreamedReply
-from bot.render import PatchView
+from bot.views import PatchView
 from characters.config import get_config
 from stats_db.ingest import ImportResult
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from bot.engine import Answer
 from bot.render import (
     MESSAGE_LIMIT,
     ZWSP,
-    History,
-    PatchView,
-    StatCard,
     clip,
     render_answer,
     render_history_text,
@@ -17,6 +13,7 @@ from bot.render import (
     sanitize,
 )
 from bot.verify import MENTION_RE
+from bot.views import Answer, History, PatchView, StatCard
 
 
 def _answer(text: str, **kw) -> Answer:

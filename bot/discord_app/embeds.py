@@ -15,7 +15,8 @@ from bot.discord_app.limits import (
     EMBED_TITLE_LIMIT,
     EMBED_TOTAL_LIMIT,
 )
-from bot.render import Comparison, History, LoreCard, PatchView, StatCard, clip, sanitize
+from bot.render import clip, sanitize
+from bot.views import Comparison, History, LoreCard, PatchView, StatCard
 
 HISTORY_FILENAME = "history.png"
 TOP_MOVES = 5
@@ -137,5 +138,7 @@ def status_embed(status: dict, queue_depth: int, queue_capacity: int) -> discord
             ("Characters", str(status.get("characters", "?")), True),
             ("Adapters loaded", adapters, False),
             ("Request queue", f"{queue_depth} of {queue_capacity}", True),
+            ("Waiting for the model", str(status.get("queue_depth", 0)), True),
+            ("Next import", str(status.get("next_import") or "scheduler off"), True),
         ],
     )

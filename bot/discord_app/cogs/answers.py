@@ -16,7 +16,7 @@ from bot.discord_app.streaming import StreamedReply
 from bot.render import render_answer
 
 if TYPE_CHECKING:
-    from bot.engine import Answer
+    from bot.views import Answer
 
 FALLBACK_NOTE = "\n-# The voice strayed from the records, so these are the records, word for word."
 
