@@ -241,8 +241,9 @@ def repl(console: Console, stdin: IO[str] | None = None, prompt: str = "> ") -> 
 
 def run_console(engine_factory: Callable[[], Any] | None = None, warmup: bool = True,
                 started: float | None = None, stdin: IO[str] | None = None,
-                out: IO[str] | None = None) -> int:
-    """Open the engine, warm the model, print a ready line with the start time, then the REPL."""
+                out: IO[str] | None = None, scheduler: bool = True) -> int:
+    """Open the engine, warm the model, start the weekly import job in a background thread,
+    print a ready line with the start time, then the REPL."""
     started = time.perf_counter() if started is None else started
     out = out or sys.stdout
     try:
@@ -258,10 +259,14 @@ def run_console(engine_factory: Callable[[], Any] | None = None, warmup: bool = 
         return 130
     console = Console(engine, out)
     try:
+        if scheduler:
+            engine.start_scheduler(background=True)
         patch = engine.store.current_patch() or "none (run `python -m stats_db seed`)"
         adapters = ", ".join(engine.generator.adapters) or "none"
+        imports = engine.next_import()
         console.write(f"Lorekeeper console ready in {time.perf_counter() - started:.1f} s · "
-                      f"patch {patch} · adapters: {adapters}. Type /help.")
+                      f"patch {patch} · adapters: {adapters} · "
+                      f"{f'next import {imports}' if imports else 'scheduler off'}. Type /help.")
         return repl(console, stdin)
     finally:
         engine.close()

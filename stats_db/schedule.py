@@ -97,14 +97,17 @@ StoreSource = Store | Callable[[], Store]
 
 
 def make_scheduler(config: Config, store_factory_or_store: StoreSource, *, asyncio: bool,
-                   trigger=None, now: dt.datetime | None = None):
+                   background: bool = False, trigger=None, now: dt.datetime | None = None):
     """An APScheduler 3 scheduler holding the weekly job (plus a catch-up run when one was missed).
 
-    `asyncio=True` gives an AsyncIOScheduler for the bot's loop, else a BlockingScheduler.
+    `asyncio=True` gives an AsyncIOScheduler for the bot's loop; else `background=True` a
+    BackgroundScheduler in its own thread (console mode), else a BlockingScheduler.
     `trigger` and `now` replace the cron trigger and the clock (tests).
     """
     if asyncio:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler as Scheduler
+    elif background:
+        from apscheduler.schedulers.background import BackgroundScheduler as Scheduler
     else:
         from apscheduler.schedulers.blocking import BlockingScheduler as Scheduler
 

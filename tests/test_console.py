@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 
@@ -122,3 +123,17 @@ def test_run_console_prints_a_ready_line(seeded_store):
     text = out.getvalue()
     assert code == 0 and text.startswith("Lorekeeper console ready in ")
     assert "patch 2026-W48" in text and "Me attack" in text
+    assert re.search(r"next import \d{4}-\d\d-\d\dT10:00", text), text  # Tuesdays 10:00 UTC
+
+
+def test_console_runs_the_weekly_import_in_the_background(seeded_store):
+    engine = make_engine(seeded_store, _attack_reply)
+    console = Console(engine, io.StringIO())
+    try:
+        engine.start_scheduler(background=True)
+        assert engine.scheduler.running and engine.next_import()
+        console.handle("/status")
+        assert "next_import" in console.out.getvalue()
+    finally:
+        engine.close()
+    assert engine.scheduler is None and engine.status()["next_import"] == "scheduler off"
