@@ -1,8 +1,8 @@
 """Verification of a generated reply: numbers, prompt leaks, mentions and voice. Pure.
 
 A reply passes when every number in it is a value of the facts block (or the patch id, which the
-block carries), it repeats no part of the prompt's scaffolding, it holds no mention, and, for a
-voiced faction, it still sounds like that faction.
+block carries) and belongs to the stat its clause names, it repeats no part of the prompt's
+scaffolding, it holds no mention, and, for a voiced faction, it still sounds like that faction.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from characters.numbers import invented_numbers, mentions_value
+from characters.numbers import invented_numbers, mentions_value, misattributed_numbers
 
 MENTION_RE = re.compile(r"@(?:everyone|here)\b|<@[!&]?\d+>|<#\d+>|<@&?\d*>", re.IGNORECASE)
 # The labels of the prompt's user turn; a reply that contains them is repeating the prompt.
@@ -27,6 +27,7 @@ class Verdict:
     """What is wrong with a reply (nothing, when `ok`)."""
 
     invented: tuple[str, ...] = ()
+    misattributed: tuple[str, ...] = ()
     leaked: bool = False
     mentions: tuple[str, ...] = ()
     voice: float | None = None
@@ -36,18 +37,20 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return not (self.invented or self.leaked or self.mentions or self.out_of_voice
-                    or self.empty or self.missing)
+        return not (self.invented or self.misattributed or self.leaked or self.mentions
+                    or self.out_of_voice or self.empty or self.missing)
 
     @property
     def only_voice(self) -> bool:
         """The facts are right and only the voice is off (a regeneration rarely fixes that)."""
         return self.out_of_voice and Verdict(
-            self.invented, self.leaked, self.mentions, empty=self.empty, missing=self.missing).ok
+            self.invented, self.misattributed, self.leaked, self.mentions, empty=self.empty,
+            missing=self.missing).ok
 
     def reasons(self) -> list[str]:
         """Short words for the log: why the reply was rejected."""
         out = [f"invented number {n}" for n in self.invented]
+        out += [f"number {n} on the wrong stat" for n in self.misattributed]
         if self.empty:
             out.append("empty")
         if self.missing:
@@ -80,10 +83,12 @@ def verify_reply(
     voice_scorer: VoiceScorer | None = None,
     min_voice: float = MIN_VOICE_SCORE,
     required: Sequence[float] = (),
+    labels: Sequence[str] = (),
 ) -> Verdict:
     """Check a whole reply against the facts block and the prompt it answered.
 
     `required` holds the values the question asked for: the reply must state at least one.
+    `labels` are the schema's stat labels: a number must belong to the stat its clause names.
     """
     if not reply.strip():
         return Verdict(empty=True)
@@ -92,6 +97,7 @@ def verify_reply(
         voice = voice_scorer(reply, voice_faction)
     return Verdict(
         invented=tuple(invented_numbers(reply, facts)),
+        misattributed=tuple(misattributed_numbers(reply, facts, tuple(labels))),
         leaked=leaks_prompt(reply, system_line),
         mentions=tuple(m.group(0) for m in MENTION_RE.finditer(reply)),
         voice=voice,
@@ -100,15 +106,18 @@ def verify_reply(
     )
 
 
-def safe_prefix(text: str, facts: str, system_line: str) -> str | None:
+def safe_prefix(text: str, facts: str, system_line: str,
+                labels: Sequence[str] = ()) -> str | None:
     """The part of a partial reply that may be shown while it streams, or None once it fails.
 
-    Only whole words are shown (a number is never cut in two), and the first invented number,
-    mention or prompt echo stops the stream.
+    Only whole words are shown (a number is never cut in two), and the first invented or
+    misattributed number, mention or prompt echo stops the stream.
     """
     cut = max(text.rfind(" "), text.rfind("\n"))
     shown = text[:cut] if cut > 0 else ""
     if invented_numbers(shown, facts) or leaks_prompt(shown, system_line):
+        return None
+    if misattributed_numbers(shown, facts, tuple(labels)):
         return None
     if MENTION_RE.search(shown):
         return None

@@ -42,3 +42,48 @@ def invented_numbers(reply: str, facts: str) -> list[str]:
 def mentions_value(reply: str, value: float | int) -> bool:
     """Whether `reply` states `value` (by value, so "91.0" counts as 91)."""
     return float(value) in _values(reply)
+
+
+_PATCH_ID = re.compile(r"\b\d{4}-W\d{1,2}(?:-[A-Za-z0-9]+)*\b", re.IGNORECASE)
+_FACT_LINE = re.compile(r"^([A-Za-z][A-Za-z ]{0,30}):\s*(.+)$")
+_CLAUSE_END = re.compile(r"[.!?;](?=\s|$)|,\s|\n|\s-\s|\s—\s")
+
+
+def fact_values(facts: str) -> dict[str, set[float]]:
+    """Each stat label of the facts block (lower case) -> every value written for it: the card's
+    "Attack: 91" lines and the changes block's "Attack: 80 -> 91" lines."""
+    found: dict[str, set[float]] = {}
+    for line in facts.splitlines():
+        match = _FACT_LINE.match(line.strip())
+        if match:
+            found.setdefault(match.group(1).lower(), set()).update(_values(match.group(2)))
+    return found
+
+
+def misattributed_numbers(reply: str, facts: str, labels: list[str] | tuple[str, ...]) -> list[str]:
+    """Numbers the reply gives to the wrong stat.
+
+    The reply is cut into clauses (at . ! ? ; a comma and a space, or a line break). A clause that
+    names stats (`labels`, the schema's labels, longest first, so "attack speed" is not
+    "attack") may only hold numbers that the facts give one of those stats; a clause that names
+    none is not judged here (invented_numbers still is). Patch ids are ignored. So "my speed is
+    0.88" fails when 0.88 is the attack speed, though 0.88 is a fact.
+    """
+    values = fact_values(facts)
+    terms = sorted({label.lower() for label in labels}, key=len, reverse=True)
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, terms)) + r")\b") if terms else None
+    wrong = []
+    for clause in _CLAUSE_END.split(_PATCH_ID.sub(" ", reply)):
+        named = set(pattern.findall(clause.lower())) if pattern else set()
+        if not named:
+            continue
+        allowed = set().union(*(values.get(label, set()) for label in named))
+        wrong += [n for n in _whole_numbers(clause) if float(n) not in allowed]
+    return wrong
+
+
+def _whole_numbers(text: str) -> list[str]:
+    """The numbers of `text`, a thousands-grouped one ("1,250") taken whole, not in pieces."""
+    grouped = re.compile(r"\d{1,3}(?:,\d{3})+")
+    whole = [m.group(0).replace(",", "") for m in grouped.finditer(text)]
+    return whole + [m.group(0) for m in _DIGITS_IN_WORD.finditer(grouped.sub(" ", text))]

@@ -101,3 +101,30 @@ def test_only_voice():
     assert verify_reply("Me attack 91!", FACTS, SYSTEM, "orcish", flat).only_voice
     assert not verify_reply("Me attack 92!", FACTS, SYSTEM, "orcish", flat).only_voice
     assert not verify_reply("Me attack 91!", FACTS, SYSTEM).only_voice
+
+
+LABELS = ("Attack", "Attack speed", "Health", "Speed", "Mana")
+CHANGED = FACTS + "\nAttack speed: 0.88 /s\n\nChanged since patch 2026-W47:\nAttack: 80 -> 91"
+
+
+@pytest.mark.parametrize("reply", [
+    "Me health 91!",                                  # the attack's value, given to health
+    "Me speed 0.88. Fast!",                           # the attack speed's value, given to speed
+    "Attack went from 1250 to 91.",                   # an old value that is not the attack's
+    "Me mana 91.",                                    # a stat the card does not hold
+])
+def test_a_fact_number_on_the_wrong_stat_fails(reply):
+    verdict = verify_reply(reply, CHANGED, SYSTEM, labels=LABELS)
+    assert not verdict.invented and verdict.misattributed and not verdict.ok
+    assert "on the wrong stat" in verdict.reasons()[0]
+    assert safe_prefix(reply + " more", CHANGED, SYSTEM, LABELS) is None
+
+
+@pytest.mark.parametrize("reply", [
+    "Me attack 91! Health 1,250 hp. Attack speed 0.88 /s.",
+    "Attack go up: 80 to 91! Zagra!",                 # old and new value of the same stat
+    "Since 2026-W47 me attack climb, 80 to 91.",      # a patch id beside a stat
+    "Thou wouldst know my attack? 'Tis 91, friend.",  # the number's clause names no stat
+])
+def test_numbers_with_their_own_stat_pass(reply):
+    assert verify_reply(reply, CHANGED, SYSTEM, labels=LABELS).ok
