@@ -227,6 +227,8 @@ async def test_admin_commands_are_refused_to_members_and_allowed_to_admins(stand
     assert [r.kind for r in standin.requests_for(refused.token)] == ["callback"]
     fields = {f["name"]: f["value"] for f in status.payload["embeds"][0]["fields"]}
     assert fields["Request queue"] == "1 of 32"
+    assert fields["Waiting for the model"] == "0"
+    assert fields["Next import"] == "scheduler off"  # these tests turn the weekly job off
     assert "orcish" in fields["Adapters loaded"]
 
 
@@ -275,6 +277,7 @@ async def test_scheduler_runs_inside_the_bots_loop(standin, make_bot, fresh_stor
         scheduler = bot.engine.scheduler
         assert scheduler is not None and scheduler.running
         assert any("import" in job.name for job in scheduler.get_jobs())
+        assert bot.engine.status()["next_import"].endswith("T10:00+00:00")  # Tuesdays, UTC
         scheduler.add_job(probe_job, "date")
         for _ in range(100):
             if ran_in:

@@ -166,6 +166,23 @@ def test_lean_path_runs_a_left_padded_merged_batch_like_generate(generator, refe
     assert rows[1].token_ids == _reference_ids(reference, STORY, "orcish", 12)
 
 
+def test_lean_path_runs_a_mixed_adapter_batch_like_each_merged_adapter(generator, reference):
+    from bot.generation.adapters import MIXED
+    from bot.generation.lean import supports
+
+    _, tokenizer, _ = reference
+    jobs = [(ORC, "orcish"), (STORY, "elvish"), (ELF, None), (ELF, "orcish")]
+    model = generator._set.use(MIXED, [adapter for _, adapter in jobs])
+    assert supports(model)  # per-row LoRA runs on the lean forward too
+    prompts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, return_dict=False)
+               for m, _ in jobs]
+    rows = [Row(p, 12, on_piece=lambda _: None, adapter=a)
+            for p, (_, a) in zip(prompts, jobs, strict=True)]
+    decode_batch(model, tokenizer, rows, {tokenizer.eos_token_id})
+    for row, (messages, adapter) in zip(rows, jobs, strict=True):
+        assert row.token_ids == _reference_ids(reference, messages, adapter, 12)
+
+
 def test_adapters_change_the_reply_reproducibly(generator):
     replies = {a: generator.generate(ORC, a, max_new_tokens=12) for a in (None, "orcish", "elvish")}
     assert len(set(replies.values())) == 3

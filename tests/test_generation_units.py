@@ -167,7 +167,7 @@ def test_lean_forward_equals_hf_on_a_left_padded_batch(tiny_adapters, adapter):
     prompts = [[5, 9, 17, 33, 2, 70, 11, 4, 99], [8, 21, 3, 60]]
     for expected, got in _hf_and_lean_logits(model, prompts, steps=5):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
-    assert not supports(adapters.use(MIXED, ["orcish", "elvish"]))
+    assert supports(adapters.use(MIXED, ["orcish", "elvish"]))  # per-row LoRA runs lean too
     lean = lean_for(adapters.use(adapter))
     for name in (None, "orcish", "elvish"):
         adapters.use(name)
@@ -175,6 +175,25 @@ def test_lean_forward_equals_hf_on_a_left_padded_batch(tiny_adapters, adapter):
     # Layers an adapter leaves alone share the base's fused weights: orcish touches q, v and
     # down in both layers (2 new QKV), elvish q and up (2 new QKV, 2 new gate/up); base 2 + 2.
     assert len(lean._fused) == 4 + 2 + 4
+
+
+def test_lean_forward_equals_hf_on_a_mixed_adapter_batch(tiny_adapters):
+    import torch
+
+    from bot.generation.adapters import MIXED, AdapterSet, discover_adapters
+
+    model = tiny_model()
+    adapters = AdapterSet(model, discover_adapters(tiny_adapters))
+    adapters.use(MIXED, ["orcish", None, "elvish"])
+    prompts = [[5, 9, 17, 33, 2, 70, 11, 4, 99], [8, 21, 3, 60], [7, 7, 40, 2, 19]]
+    for expected, got in _hf_and_lean_logits(model, prompts, steps=5):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    # and each row equals that row decoded alone on its merged adapter's weights
+    mixed = _hf_and_lean_logits(model, prompts, steps=0)[0][1]
+    for row, name in enumerate(["orcish", None, "elvish"]):
+        adapters.use(name)
+        alone = _hf_and_lean_logits(model, [prompts[row]], steps=0)[0][1]
+        torch.testing.assert_close(mixed[row : row + 1], alone, rtol=1e-4, atol=1e-4)
 
 
 def test_lean_greedy_decode_equals_generate():

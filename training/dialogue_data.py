@@ -193,13 +193,21 @@ def _syn(stat: Stat, rng: random.Random) -> str:
 
 
 def _card(b: Builder, rng: random.Random, char: Character, stats: dict[str, Number],
-          patch: str, must: tuple[str, ...], exclude: tuple[str, ...] = ()) -> str:
-    """The stat card: the full card a third of the time, else a few lines holding `must`."""
+          patch: str, must: tuple[str, ...]) -> str:
+    """The stat card as the bot lays it out for the question.
+
+    The bot shows only the stats a question names (and the full card when it names none), so
+    most cards hold just `must`; a tenth add a few other lines and one in twenty are the full
+    card, so that the adapter still finds the asked line in a longer block.
+    """
     faction = b.world.faction(b.faction)
-    if not exclude and rng.random() < 0.3:
+    roll = rng.random()
+    if (not must and roll < 0.4) or (must and roll < 0.05):
         return render_stat_card(char, faction, stats, patch, b.world.schema)
-    others = [n for n in b.world.schema.names if n not in must and n not in exclude]
-    extra = rng.sample(others, rng.randint(max(0, 1 - len(must)), 3))
+    if must and roll < 0.85:
+        return render_stat_card(char, faction, stats, patch, b.world.schema, only=must)
+    others = [n for n in b.world.schema.names if n not in must]
+    extra = rng.sample(others, rng.randint(1, 3))
     return render_stat_card(char, faction, stats, patch, b.world.schema, only=(*must, *extra))
 
 
@@ -244,7 +252,7 @@ def make_one_stat(b: Builder, rng: random.Random, char: Character) -> tuple:
 
 def make_multi_stat(b: Builder, rng: random.Random, char: Character) -> tuple:
     stats, (patch, _) = b.stats(rng), _patch_ids(rng)
-    chosen = rng.sample(b.world.schema.stats, rng.choice((2, 2, 3, 4)))
+    chosen = rng.sample(b.world.schema.stats, rng.choice((2, 3)))
     if len(chosen) == 2 and rng.random() < 0.8:
         qt = rng.randrange(len(Q.MULTI_STAT))
         question = _fill(Q.MULTI_STAT[qt], a=_syn(chosen[0], rng), b=_syn(chosen[1], rng),
@@ -253,24 +261,42 @@ def make_multi_stat(b: Builder, rng: random.Random, char: Character) -> tuple:
         qt = 100 + rng.randrange(len(Q.ALL_STATS))
         question = Q.ALL_STATS[qt - 100]
     names = tuple(s.name for s in chosen)
+    # Answered in the card's order, so that an answer reads its facts top to bottom.
+    chosen = sorted(chosen, key=lambda s: b.world.schema.names.index(s.name))
     facts = _card(b, rng, char, stats, patch, names) if qt < 100 else render_stat_card(
         char, b.world.faction(b.faction), stats, patch, b.world.schema, only=names)
     parts, templates, used = [rng.choice(b.voice["multi_intro"])], [], set()
-    for i, stat in enumerate(chosen):
-        sentence, template = _stat_sentence(b, rng, stat, stats[stat.name], char,
-                                            comment=i == len(chosen) - 1, used=used)
-        parts += sentence
-        templates.append(template)
-    answer = _wrap(b, rng, parts if rng.random() < 0.5 else parts[1:], 0.0, 0.3,
-                   first=char.first_name)
+    if "stat_clauses" in b.voice:  # a long-winded voice lists them in one sentence
+        clauses = [_fill(rng.choice(b.voice["stat_clauses"]), label=s.label.lower(),
+                         value=s.format_with_unit(stats[s.name])) for s in chosen]
+        parts.append(_listed(clauses))
+        if "list_outro" in b.voice:  # a terse voice puts its voice after the numbers
+            parts.append(rng.choice(b.voice["list_outro"]))
+        templates.append("clauses")
+    else:
+        for i, stat in enumerate(chosen):
+            sentence, template = _stat_sentence(b, rng, stat, stats[stat.name], char,
+                                                comment=len(chosen) == 2 and i == 1, used=used)
+            parts += sentence
+            templates.append(template)
+    keep_intro = templates[0] == "clauses" or rng.random() < 0.5
+    answer = _wrap(b, rng, parts if keep_intro else parts[1:], 0.0, 0.2, first=char.first_name)
     return facts, question, answer, {n: stats[n] for n in names}, f"multi/{templates[0]}/q{qt}"
+
+
+def _listed(clauses: list[str]) -> str:
+    """"A; b; c." The same mark between every pair, so no clause has to know how many follow."""
+    body = "; ".join(clauses)
+    return body[:1].upper() + body[1:] + "."
 
 
 def make_changes(b: Builder, rng: random.Random, char: Character) -> tuple:
     stats, (patch, from_patch) = b.stats(rng), _patch_ids(rng)
-    changed = [] if rng.random() < 0.1 else rng.sample(b.world.schema.stats, rng.randint(1, 3))
+    changed = [] if rng.random() < 0.1 else rng.sample(b.world.schema.stats,
+                                                       rng.choice((1, 2, 3)))
     old = {s.name: b.stats(rng)[s.name] for s in changed}
-    changed = [s for s in changed if old[s.name] != stats[s.name]]
+    changed = sorted((s for s in changed if old[s.name] != stats[s.name]),
+                     key=lambda s: b.world.schema.names.index(s.name))  # the block's order
     changes = {s.name: (old[s.name], stats[s.name]) for s in changed}
     names = tuple(s.name for s in changed)
     facts = _card(b, rng, char, stats, patch, names) + "\n\n" + render_changes(
@@ -281,13 +307,20 @@ def make_changes(b: Builder, rng: random.Random, char: Character) -> tuple:
     if not changed:
         line, index = _pick(rng, b.voice, "no_change")
         return facts, question, _fill(line, **slots), {}, f"no_change{index}/q{qt}"
-    parts = [_fill(rng.choice(b.voice["change_intro"]), **slots)] if rng.random() < 0.6 else []
+    parts = [_fill(rng.choice(b.voice["change_intro"]), **slots)] if rng.random() < 0.4 else []
+    # A voice with change clauses lists several changes as short clauses of one sentence.
+    clauses = len(changed) > 1 and "change_clauses_up" in b.voice
+    lines = []
     for stat in changed:
-        key = "change_up" if stats[stat.name] > old[stat.name] else "change_down"
+        key = ("change_clauses" if clauses else "change") + (
+            "_up" if stats[stat.name] > old[stat.name] else "_down")
         line, index = _pick(rng, b.voice, key)
-        parts.append(_fill(line, label=stat.label.lower(), old=stat.format(old[stat.name]),
+        lines.append(_fill(line, label=stat.label.lower(), old=stat.format(old[stat.name]),
                            new=stat.format(stats[stat.name])))
-    answer = _wrap(b, rng, parts, 0.0, 0.3, **slots)
+    if clauses:  # the clauses carry the numbers; a short tail carries the voice
+        lines[-1] += ", " + rng.choice(b.voice["change_outro"])
+    parts += [_listed(lines)] if clauses else lines
+    answer = _wrap(b, rng, parts, 0.0, 0.2 if len(changed) < 3 else 0.0, **slots)
     return facts, question, answer, {n: stats[n] for n in names}, f"{key}{index}/q{qt}"
 
 
@@ -297,17 +330,39 @@ def _orcish_lore(sentence: str) -> str:
     return out[:1].upper() + out[1:]
 
 
+ELVISH_FORMS = {"has": "hath", "does": "doth"}
+ELVISH_VERB = re.compile(r"\b(watches|guides|keeps|trusts|measures|sings|remembers|walks|"
+                         r"knows|speaks|holds|tends|guards|hunts|hopes|seeks)\b")
+
+
+def _eth(verb: str) -> str:
+    """The -eth form of a third-person verb: watches -> watcheth, guides -> guideth."""
+    stem = verb[:-2] if verb.endswith(("ches", "shes", "sses", "xes")) else verb[:-1]
+    return stem + ("th" if stem.endswith("e") else "eth")
+
+
+def _elvish_lore(sentence: str) -> str:
+    """Lore in Elvish grammar: hath and doth, and -eth verbs ("watcheth")."""
+    out = re.sub(r"\b(has|does)\b", lambda m: ELVISH_FORMS[m.group(1)], sentence)
+    return ELVISH_VERB.sub(lambda m: _eth(m.group(1)), out)
+
+
+LORE_GRAMMAR = {"orcish": _orcish_lore, "elvish": _elvish_lore}
+
+
 def make_lore(b: Builder, rng: random.Random, char: Character) -> tuple:
     stats, (patch, _) = b.stats(rng), _patch_ids(rng)
     faction = b.world.faction(b.faction)
-    facts = _card(b, rng, char, stats, patch, ()) + "\n\n" + render_lore_card(char, faction)
+    # The bot's lore facts: the card's header line (no stats), then the lore.
+    facts = render_stat_card(char, faction, stats, patch, b.world.schema, only=()) + (
+        "\n\n" + render_lore_card(char, faction))
     sentences = [s.strip() + "." for s in char.lore.split(".") if s.strip()]
     told = " ".join(rng.sample(sentences, min(len(sentences), rng.choice((1, 2)))))
-    if b.faction == "orcish":
-        told = _orcish_lore(told)
+    told = LORE_GRAMMAR.get(b.faction, str)(told)
     frame, index = _pick(rng, b.voice, "lore_frames")
     qt = rng.randrange(len(Q.LORE))
-    answer = _wrap(b, rng, [frame.replace("{lore}", told)], 0.2, 0.3, first=char.first_name)
+    answer = _wrap(b, rng, [_fill(frame, first=char.first_name).replace("{lore}", told)], 0.2,
+                   0.3, first=char.first_name)
     return facts, Q.LORE[qt], answer, {}, f"lore{index}/q{qt}"
 
 
@@ -331,13 +386,10 @@ def make_unknown(b: Builder, rng: random.Random, char: Character) -> tuple:
         line, index = _pick(rng, b.voice, "unknown_value")
         answer = _fill(line, label=stat.label.lower())
         return facts, question, _wrap(b, rng, [answer], 0.3, 0.2, **slots), {}, f"unk_val{index}"
-    if roll < 0.55:  # a real stat that the facts block does not hold
-        stat = rng.choice(b.world.schema.stats)
-        thing = _syn(stat, rng)
-        facts = _card(b, rng, char, stats, patch, (), exclude=(stat.name,))
-    else:  # a stat the game does not have
-        thing = rng.choice(Q.UNKNOWN_THINGS)
-        facts = _card(b, rng, char, stats, patch, ())
+    # A stat the game does not have. (A stat it has is always on the bot's card, because the
+    # bot shows what the question names, so "the card lacks a real stat" never happens.)
+    thing = rng.choice(Q.UNKNOWN_THINGS)
+    facts = _card(b, rng, char, stats, patch, ())
     question = _fill(rng.choice(Q.UNKNOWN), thing=thing)
     line, index = _pick(rng, b.voice, "unknown")
     answer = _wrap(b, rng, [_fill(line, thing=thing)], 0.3, 0.2, **slots)

@@ -1,15 +1,16 @@
 """Compare three setups on the held-out questions: base plain, base prompted with the voice rules,
 and the LoRA adapter with the tiny prompt.
 
-    python -m training.evaluate                      # both factions, 24 questions each
+    python -m training.evaluate                      # both factions, 60 questions each
     python -m training.evaluate --faction elvish --merge   # add one faction to the report
     python -m training.evaluate --limit 4 --json     # a quick run, JSON on stdout
     python -m training.evaluate --faction orcish --limit 60 --out /tmp/eval
 
 For each setup: the voice score (training.voice), number accuracy on the raw output (every asked
-value appears and every number is a fact value), prompt length in tokens and seconds per answer
-(greedy decoding, batches of 8, wall time divided by answers). Writes eval_report.json, .md and
-.png into `--out` (default: the adapters folder).
+value appears and every number is a fact value; beside it, the stricter share where every number
+also sits with its own stat), prompt length in tokens and seconds per answer (greedy decoding, at
+most the bot's `max_new_tokens`, batches of 8, wall time divided by answers). Writes
+eval_report.json, .md and .png into `--out` (default: the adapters folder).
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from characters.config import REPO_ROOT, get_config
-from characters.numbers import invented_numbers, mentions_value
+from characters.numbers import invented_numbers, mentions_value, misattributed_numbers
 from characters.world import World, get_world
 from training.dialogue_data import Example, load_examples
 from training.prompt import Message, build_messages
 from training.voice import voice_report
 
 SETUPS = ("base_plain", "base_prompted", "lora")
-MAX_NEW_TOKENS = 48
 BATCH = 8
 # The style rules of ACCENTS.md, as a prompt: what the prompted base model is given.
 VOICE_RULES = {
@@ -64,6 +64,7 @@ class Answer:
     numbers_ok: bool | None
     grounded: bool
     prompt_tokens: int
+    attributed: bool = True
 
 
 def prompted_messages(world: World, example: Example) -> list[Message]:
@@ -82,13 +83,16 @@ def tiny_messages(world: World, example: Example) -> list[Message]:
 
 
 def judge(setup: str, example: Example, answer: str, prompt_tokens: int) -> Answer:
-    """Score one raw answer: voice, asked values present, no invented numbers."""
+    """Score one raw answer: voice, asked values present, no invented numbers, and (stricter,
+    reported beside it) every number with its own stat."""
     grounded = not invented_numbers(answer, example.facts)
     numbers_ok = (grounded and all(mentions_value(answer, v) for v in example.asked.values())
                   if example.asked else None)
+    labels = tuple(s.label for s in get_world().schema.stats)
+    attributed = not misattributed_numbers(answer, example.facts, labels)
     return Answer(setup, example.id, example.question, answer,
                   voice_report(answer, example.faction)["score"], numbers_ok, grounded,
-                  prompt_tokens)
+                  prompt_tokens, attributed)
 
 
 def sample_heldout(faction: str, limit: int | None, seed: int = 0) -> list[Example]:
@@ -108,7 +112,7 @@ def sample_heldout(faction: str, limit: int | None, seed: int = 0) -> list[Examp
 
 
 def generate(model, tokenizer, conversations: list[list[Message]],
-             max_new_tokens: int = MAX_NEW_TOKENS) -> tuple[list[str], list[int], float]:
+             max_new_tokens: int) -> tuple[list[str], list[int], float]:
     """Greedy answers for a list of conversations, with prompt lengths and seconds per answer."""
     import torch
 
@@ -130,10 +134,12 @@ def generate(model, tokenizer, conversations: list[list[Message]],
 
 def summarise(answers: list[Answer], seconds: float) -> dict[str, object]:
     checked = [a.numbers_ok for a in answers if a.numbers_ok is not None]
+    strict = [a.numbers_ok and a.attributed for a in answers if a.numbers_ok is not None]
     return {
         "answers": len(answers),
         "voice_score": round(sum(a.voice for a in answers) / len(answers), 3),
         "number_accuracy": round(sum(checked) / len(checked), 3) if checked else None,
+        "number_accuracy_attributed": round(sum(strict) / len(strict), 3) if strict else None,
         "number_questions": len(checked),
         "grounded_rate": round(sum(a.grounded for a in answers) / len(answers), 3),
         "prompt_tokens": round(sum(a.prompt_tokens for a in answers) / len(answers), 1),
@@ -142,15 +148,20 @@ def summarise(answers: list[Answer], seconds: float) -> dict[str, object]:
 
 
 def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
-             setups: tuple[str, ...] = SETUPS, max_new_tokens: int = MAX_NEW_TOKENS,
+             setups: tuple[str, ...] = SETUPS, max_new_tokens: int | None = None,
              ) -> dict[str, object]:
-    """Run every setup on each faction's held-out sample; return the report."""
+    """Run every setup on each faction's held-out sample; return the report.
+
+    `max_new_tokens` defaults to the bot's cap, `[generation].max_new_tokens`, so that the
+    answers judged are the answers players would get.
+    """
     import torch
     from peft import PeftModel
 
     from training.base_model import load_base_model
 
     world = get_world()
+    max_new_tokens = max_new_tokens or get_config().generation.max_new_tokens
     base, tokenizer = load_base_model(get_config())
     tokenizer.padding_side = "left"
     model = None
@@ -181,8 +192,10 @@ def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
             judged = [judge(setup, e, t, n) for e, t, n in zip(examples, texts, lengths,
                                                                    strict=True)]
             result[setup] = summarise(judged, seconds)
-            samples[setup] = [{"question": a.question, "answer": a.answer, "voice": a.voice,
-                               "numbers_ok": a.numbers_ok} for a in judged[:6]]
+            samples[setup] = [{"id": a.example_id, "question": a.question, "answer": a.answer,
+                               "voice": a.voice, "numbers_ok": a.numbers_ok,
+                               "attributed": a.attributed, "grounded": a.grounded}
+                              for a in judged]
         result["samples"] = samples
         report["factions"][faction] = result
     return report
@@ -190,14 +203,15 @@ def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
 
 def markdown(report: dict) -> str:
     """The report as a markdown table, one row per faction and setup."""
-    lines = ["| faction | setup | voice score | number accuracy | grounded | prompt tokens "
-             "| s/answer | answers |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| faction | setup | voice score | number accuracy | with own stat | grounded "
+             "| prompt tokens | s/answer | answers |", "|---|---|---|---|---|---|---|---|---|"]
     for faction, result in report["factions"].items():
         for setup in SETUPS:
             if setup in result:
                 r = result[setup]
                 lines.append(f"| {faction} | {setup} | {r['voice_score']} | "
                              f"{r['number_accuracy']} ({r['number_questions']}) | "
+                             f"{r.get('number_accuracy_attributed')} | "
                              f"{r['grounded_rate']} | {r['prompt_tokens']} | "
                              f"{r['seconds_per_answer']} | {r['answers']} |")
     return "\n".join(lines) + "\n"
@@ -232,7 +246,7 @@ def bar_chart(report: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Evaluate the voice adapters on held-out data.")
     parser.add_argument("--faction", action="append", help="only this faction (repeatable)")
-    parser.add_argument("--limit", type=int, default=24,
+    parser.add_argument("--limit", type=int, default=60,
                         help="held-out questions per faction (0: all)")
     parser.add_argument("--setup", action="append", choices=SETUPS, help="only this setup")
     parser.add_argument("--adapters-dir", type=Path, help="default: [training].adapters_dir")

@@ -173,8 +173,11 @@ def lora_model(base: torch.nn.Module, config: TrainingConfig) -> torch.nn.Module
     return get_peft_model(base, lora)
 
 
-def save_adapter(model: torch.nn.Module, folder: Path) -> None:
-    """Save the adapter in ADAPTER_DTYPE, rounding the live weights the same way."""
+def save_adapter(model: torch.nn.Module, folder: Path, base_id: str | None = None) -> None:
+    """Save the adapter in ADAPTER_DTYPE, rounding the live weights the same way.
+
+    `base_id` replaces the base model's path in adapter_config.json with a portable name.
+    """
     import torch
     from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
@@ -187,7 +190,10 @@ def save_adapter(model: torch.nn.Module, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(dtype).contiguous().cpu()
              for k, v in get_peft_model_state_dict(model).items()}
-    model.peft_config["default"].save_pretrained(str(folder))
+    peft_config = model.peft_config["default"]
+    if base_id:
+        peft_config.base_model_name_or_path = base_id
+    peft_config.save_pretrained(str(folder))
     save_file(state, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
 
 
@@ -253,7 +259,7 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
     import torch
     from tqdm import tqdm
 
-    from training.base_model import load_base_model, pick_device, pick_dtype
+    from training.base_model import load_base_model, model_id, pick_device, pick_dtype
 
     world = get_world()
     examples = load_examples(faction, "train")
@@ -305,7 +311,7 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
         if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.max_steps:
             _save_checkpoint(model, optimizer, checkpoint, step + 1, history, signature)
     wall = time.perf_counter() - started
-    save_adapter(model, output)
+    save_adapter(model, output, model_id(config.base_model))
     tail = [v for _, v in history[-max(1, config.log_every):]]
     metrics = {
         "faction": faction, "steps": config.max_steps, "wall_s": round(wall, 1),
@@ -318,7 +324,7 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
     }
     meta = {
         "faction": faction, "base_model": config.base_model,
-        "base_model_id": getattr(base.config, "_name_or_path", "") or config.base_model,
+        "base_model_id": model_id(config.base_model),
         "data_file": str(Path("characters/dialogue") / f"{faction}.jsonl"),
         "data_sha256": data_hash(faction), "adapter_dtype": ADAPTER_DTYPE,
         "config": dataclasses.asdict(config), "torch": torch.__version__,

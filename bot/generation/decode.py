@@ -129,8 +129,9 @@ def choose_forward(
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """The per-step forward for one batch: (ids, positions) -> last-position logits.
 
-    The lean forward (bot.generation.lean) for a plain LLaMA with one adapter merged or none;
-    the Hugging Face forward with a DynamicCache otherwise (mixed adapters, other models).
+    The lean forward (bot.generation.lean) for a plain LLaMA, whatever the adapter state (base,
+    one merged adapter, per-row adapters); the Hugging Face forward with a DynamicCache for
+    other models.
     """
     from bot.generation.lean import lean_for, supports
 

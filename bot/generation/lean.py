@@ -4,11 +4,13 @@ Per layer: one fused QKV matmul and one fused gate/up matmul, `F.rms_norm`, rota
 computed once, a preallocated KV cache written in place, and `scaled_dot_product_attention` with
 grouped KV heads. Only the last position's logits are computed.
 
-Weights are read from the model's modules as they are now, so an `AdapterSet` state (base or one
-merged adapter) is honoured; fused tensors are cached by the identity of their source weights, so
-each state pays for its own fused copies only in the layers its adapter changed. Batches with
-per-row adapters (`MixedLoraLinear`) or other architectures are not supported: see `supports`.
-This module imports torch: import it lazily.
+Weights are read from the model's modules as they are now, so every `AdapterSet` state is
+honoured: base, one merged adapter, or per-row adapters (`MixedLoraLinear`). Fused tensors are
+cached by the identity of their source weights, so each state pays for its own fused copies only
+in the layers its adapter changed. In a mixed batch each fused projection adds its rows' LoRA
+terms with two small matmuls: x @ A (every adapter's A, stacked) masked to each row's own
+adapter, then @ B (the B blocks laid out under their projection's output columns). Other
+architectures are not supported: see `supports`. This module imports torch: import it lazily.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bot.generation.adapters import MixedLoraLinear
+
 _ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 _MLP = ("gate_proj", "up_proj", "down_proj")
 _LEANS: weakref.WeakKeyDictionary[nn.Module, LeanLlama] = weakref.WeakKeyDictionary()
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: A fused projection: its weight, and for a mixed batch (A stacked, B laid out, mixed modules).
+Projection = tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor, tuple[MixedLoraLinear, ...]]
+                   | None]
 
 
 def supports(model: nn.Module) -> bool:
@@ -44,6 +51,8 @@ def supports(model: nn.Module) -> bool:
         for parent, names in ((layer.self_attn, _ATTENTION), (layer.mlp, _MLP)):
             for name in names:
                 linear = getattr(parent, name, None)
+                if type(linear) is MixedLoraLinear:
+                    linear = linear.base
                 if type(linear) is not nn.Linear or linear.bias is not None:
                     return False
     return model.lm_head.bias is None
@@ -94,18 +103,46 @@ class LeanLlama:
         cos, sin = self._tables
         return cos.to(like), sin.to(like)
 
-    def layers(self) -> list[tuple[torch.Tensor, ...]]:
-        """Per layer: norm, QKV, o, norm, gate/up, down weights for the model's current state."""
+    def _lora(self, modules: tuple[nn.Module, ...]):
+        """The stacked A and laid-out B of the mixed modules among `modules` (None if none)."""
+        mixed = tuple(m for m in modules if type(m) is MixedLoraLinear)
+        if not mixed:
+            return None
+        key = ("lora", *map(id, modules))
+        hit = self._fused.get(key)
+        if hit is None:
+            outs = [(m.base if type(m) is MixedLoraLinear else m).weight.shape[0]
+                    for m in modules]
+            ranks = [m.a_cat.shape[0] for m in mixed]
+            b = mixed[0].b_cat.new_zeros(sum(outs), sum(ranks))
+            row, col = 0, 0
+            for module, out in zip(modules, outs, strict=True):
+                if type(module) is MixedLoraLinear:
+                    b[row : row + out, col : col + module.a_cat.shape[0]] = module.b_cat
+                    col += module.a_cat.shape[0]
+                row += out
+            a = torch.cat([m.a_cat for m in mixed]).contiguous()
+            hit = self._fused[key] = (modules, (a, b, mixed))
+        return hit[1]
+
+    def _projection(self, *modules: nn.Module) -> Projection:
+        """The fused base weight of `modules` and, in a mixed batch, their LoRA terms."""
+        weights = [(m.base if type(m) is MixedLoraLinear else m).weight for m in modules]
+        weight = weights[0] if len(weights) == 1 else self._fuse(*weights)
+        return weight, self._lora(modules)
+
+    def layers(self) -> list[tuple[torch.Tensor | Projection, ...]]:
+        """Per layer: norm, QKV, o, norm, gate/up, down for the model's current state."""
         out = []
         for layer in self.model.model.layers:
             attn, mlp = layer.self_attn, layer.mlp
             out.append((
                 layer.input_layernorm.weight,
-                self._fuse(attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight),
-                attn.o_proj.weight,
+                self._projection(attn.q_proj, attn.k_proj, attn.v_proj),
+                self._projection(attn.o_proj),
                 layer.post_attention_layernorm.weight,
-                self._fuse(mlp.gate_proj.weight, mlp.up_proj.weight),
-                mlp.down_proj.weight,
+                self._projection(mlp.gate_proj, mlp.up_proj),
+                self._projection(mlp.down_proj),
             ))
         return out
 
@@ -117,7 +154,10 @@ class LeanLlama:
         and returns the last position's logits, (batch, vocab).
         """
         model = self.model
-        layers = self.layers()
+        layers = [
+            tuple(_with_mask(part) if isinstance(part, tuple) else part for part in layer)
+            for layer in self.layers()
+        ]
         embed = model.model.embed_tokens.weight
         norm, head = model.model.norm.weight, model.lm_head.weight
         batch, width = attention_mask.shape
@@ -164,7 +204,7 @@ class LeanLlama:
                 layers, cache, strict=True
             ):
                 h = F.rms_norm(x, (x.shape[-1],), n1, eps)
-                q, k, v = F.linear(h, qkv).split([nq, nkv, nkv], dim=-1)
+                q, k, v = _project(h, qkv).split([nq, nkv, nkv], dim=-1)
                 q = q.view(b, t, heads, head_dim).transpose(1, 2)
                 k = k.view(b, t, kv_heads, head_dim).transpose(1, 2)
                 k_cache[:, :, start:end] = k * cos + _rotate_half(k) * sin
@@ -173,14 +213,36 @@ class LeanLlama:
                     q * cos + _rotate_half(q) * sin, k_cache[:, :, :end], v_cache[:, :, :end],
                     attn_mask=mask, is_causal=causal, enable_gqa=True,
                 )
-                x = x + F.linear(a.transpose(1, 2).reshape(b, t, nq), o)
+                x = x + _project(a.transpose(1, 2).reshape(b, t, nq), o)
                 h = F.rms_norm(x, (x.shape[-1],), n2, eps)
-                gate, up = F.linear(h, gate_up).chunk(2, dim=-1)
-                x = x + F.linear(F.silu(gate) * up, down)
+                gate, up = _project(h, gate_up).chunk(2, dim=-1)
+                x = x + _project(F.silu(gate) * up, down)
             filled = end
             return F.linear(F.rms_norm(x[:, -1], (x.shape[-1],), norm, eps), head)
 
         return forward
+
+
+Masked = tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None]
+
+
+def _with_mask(projection: Projection) -> Masked:
+    """A projection for this batch: its LoRA terms carry the rows' adapter mask, fixed now."""
+    weight, lora = projection
+    if lora is None:
+        return weight, None
+    a, b, mixed = lora
+    return weight, (a, b, torch.cat([m.mask for m in mixed], dim=-1))
+
+
+def _project(x: torch.Tensor, projection: Masked) -> torch.Tensor:
+    """x @ W.T, plus each row's own LoRA term in a mixed batch."""
+    weight, lora = projection
+    out = F.linear(x, weight)
+    if lora is not None:
+        a, b, mask = lora
+        out = out + F.linear(F.linear(x, a) * mask, b)
+    return out
 
 
 def _version(weight: torch.Tensor) -> int:
