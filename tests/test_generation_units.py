@@ -173,8 +173,9 @@ def test_lean_forward_equals_hf_on_a_left_padded_batch(tiny_adapters, adapter):
         adapters.use(name)
         lean.layers()
     # Layers an adapter leaves alone share the base's fused weights: orcish touches q, v and
-    # down in both layers (2 new QKV), elvish q and up (2 new QKV, 2 new gate/up); base 2 + 2.
-    assert len(lean._fused) == 4 + 2 + 4
+    # down in both layers (2 new QKV, 2 new down), elvish q and up (2 new QKV, 2 new gate/up);
+    # the base has QKV, o, gate/up and down in each of 2 layers, and the lm_head.
+    assert len(lean._fused) == 9 + 4 + 4
 
 
 def test_lean_forward_equals_hf_on_a_mixed_adapter_batch(tiny_adapters):
