@@ -135,6 +135,29 @@ def _concurrent_rate(gen: LocalGenerator, batching: Batching, requests: int = 8,
     return len(jobs) * TOKENS / elapsed, sum(gen.batch_sizes) / len(gen.batch_sizes)
 
 
+def _step_split(gen: LocalGenerator, adapters: list[str]) -> tuple[float, float]:
+    """Prefill seconds and mean decode-step milliseconds of one batch, one row per adapter."""
+    from bot.generation.adapters import MIXED
+    from bot.generation.decode import Row, decode_batch
+
+    tok = gen.tokenizer
+    prompt = tok.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
+    model = (gen._set.use(adapters[0]) if len(set(adapters)) == 1
+             else gen._set.use(MIXED, adapters))
+    stamps: list[float] = []
+
+    def stamp() -> bool:  # asked once per step for the first row: a clock after each token
+        stamps.append(time.perf_counter())
+        return False
+
+    rows = [Row(list(prompt), TOKENS, on_piece=lambda _: None, adapter=a,
+                is_cancelled=stamp if i == 0 else (lambda: False))
+            for i, a in enumerate(adapters)]
+    started = time.perf_counter()
+    decode_batch(model, tok, rows, set())
+    return stamps[0] - started, 1000 * (stamps[-1] - stamps[0]) / (len(stamps) - 1)
+
+
 def run() -> dict[str, object]:
     import torch
 
@@ -166,6 +189,8 @@ def run() -> dict[str, object]:
         gen._set.use(None)
         rates["naive_generate_fp32_base"] = _generate_rate(model, tok, TOKENS)
         single_request, _ = _concurrent_rate(gen, "mixed", requests=1)
+        split = {"batch1": _step_split(gen, ["orcish"]),
+                 "batch8_mixed": _step_split(gen, ["orcish", "elvish"] * 4)}
         concurrent = {b: _concurrent_rate(gen, b) for b in ("mixed", "grouped")}
         gen.close()
         bf16_model, _ = load_base_model(dtype=torch.bfloat16)
@@ -188,6 +213,9 @@ def run() -> dict[str, object]:
         figures[f"{name}_pct_of_bf16_bound"] = round(100 * rate / bounds["bf16"], 1)
     single = rates["lean_loop_fp32_base"]
     figures["single_request_tok_s"] = round(single_request, 2)
+    for name, (prefill_s, step_ms) in split.items():  # where a batch's time goes
+        figures[f"{name}_prefill_s"] = round(prefill_s, 3)
+        figures[f"{name}_step_ms"] = round(step_ms, 1)
     for batching, (rate, mean_batch) in concurrent.items():
         figures[f"concurrent8_{batching}_tok_s"] = round(rate, 2)
         figures[f"concurrent8_{batching}_x_single"] = round(rate / single, 2)
