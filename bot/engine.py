@@ -91,8 +91,6 @@ class Engine:
         self.world = world or store.world
         self.config = config or get_config()
         self.schema = self.world.schema
-        # Stat labels, for checking that each number in a reply sits with its own stat.
-        self.labels = tuple(stat.label for stat in self.schema.stats)
         self.voice_scorer = default_voice_scorer() if voice_scorer is _AUTO else voice_scorer
         self.min_voice = min_voice
         self.scheduler = None
@@ -297,7 +295,7 @@ class Engine:
         messages = build_messages(plan.character, plan.faction, plan.facts_text, plan.question)
         reply = self._stream(messages, chosen, plan.facts_text, sys_line, on_text)
         verdict = verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
-                               self.min_voice, plan.required, self.labels)
+                               self.min_voice, plan.required, self.schema.labels)
         regenerated, used_fallback = False, False
         # Greedy decoding says the same thing again in the same voice, so an answer that is right
         # but out of voice goes straight to the template; wrong facts get one more try.
@@ -309,7 +307,7 @@ class Engine:
                                    plan.question + RETRY_HINT)
             reply = self._generate(retry, chosen)
             verdict = verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
-                                   self.min_voice, plan.required, self.labels)
+                                   self.min_voice, plan.required, self.schema.labels)
         if not verdict.ok:
             log.info("reply for %s rejected (%s); answering from the template: %r",
                      plan.character.id, ", ".join(verdict.reasons()), reply[:160])
@@ -347,7 +345,7 @@ class Engine:
         try:
             for piece in pieces:
                 text += piece
-                prefix = safe_prefix(text, facts, sys_line, self.labels)
+                prefix = safe_prefix(text, facts, sys_line, self.schema.labels)
                 if prefix is None:
                     break  # this reply will be rejected: stop generating it
                 if prefix != shown:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from characters.numbers import invented_numbers, mentions_value, misattributed_numbers
 
@@ -43,9 +43,7 @@ class Verdict:
     @property
     def only_voice(self) -> bool:
         """The facts are right and only the voice is off (a regeneration rarely fixes that)."""
-        return self.out_of_voice and Verdict(
-            self.invented, self.misattributed, self.leaked, self.mentions, empty=self.empty,
-            missing=self.missing).ok
+        return self.out_of_voice and replace(self, out_of_voice=False).ok
 
     def reasons(self) -> list[str]:
         """Short words for the log: why the reply was rejected."""

@@ -60,7 +60,7 @@ class TrainingConfig:
     learning_rate: float = 0.002
     batch_size: int = 8
     max_seq_len: int = 256
-    max_steps: int = 120
+    max_steps: int = 240
     warmup_steps: int = 8
     seed: int = 7
     bf16: str = "auto"

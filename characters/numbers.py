@@ -8,6 +8,7 @@ judge a reply the same way. Numbers compare by value: "12.50" matches "12.5", "1
 from __future__ import annotations
 
 import re
+from functools import cache
 
 _DIGITS_IN_WORD = re.compile(r"\d+(?:\.\d+)?")
 
@@ -26,10 +27,14 @@ def _values(text: str) -> set[float]:
 
 def invented_numbers(reply: str, facts: str) -> list[str]:
     """The numbers in `reply` that the facts block does not hold (empty: the reply is grounded)."""
-    allowed = _values(facts)
-    grouped = {m.group(0) for m in re.finditer(r"\d{1,3}(?:,\d{3})+", reply)}
+    return _not_allowed(reply, _values(facts))
+
+
+def _not_allowed(text: str, allowed: set[float]) -> list[str]:
+    """The numbers in `text` whose value is not in `allowed`."""
+    grouped = {m.group(0) for m in re.finditer(r"\d{1,3}(?:,\d{3})+", text)}
     bad = []
-    for number in numbers_in(reply):
+    for number in numbers_in(text):
         if float(number) in allowed:
             continue
         # The pieces of a thousands-grouped number ("1,250" -> "1", "250") are judged whole.
@@ -70,20 +75,19 @@ def misattributed_numbers(reply: str, facts: str, labels: list[str] | tuple[str,
     0.88" fails when 0.88 is the attack speed, though 0.88 is a fact.
     """
     values = fact_values(facts)
-    terms = sorted({label.lower() for label in labels}, key=len, reverse=True)
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, terms)) + r")\b") if terms else None
+    pattern = _label_pattern(tuple(labels))
     wrong = []
     for clause in _CLAUSE_END.split(_PATCH_ID.sub(" ", reply)):
         named = set(pattern.findall(clause.lower())) if pattern else set()
         if not named:
             continue
         allowed = set().union(*(values.get(label, set()) for label in named))
-        wrong += [n for n in _whole_numbers(clause) if float(n) not in allowed]
+        wrong += _not_allowed(clause, allowed)
     return wrong
 
 
-def _whole_numbers(text: str) -> list[str]:
-    """The numbers of `text`, a thousands-grouped one ("1,250") taken whole, not in pieces."""
-    grouped = re.compile(r"\d{1,3}(?:,\d{3})+")
-    whole = [m.group(0).replace(",", "") for m in grouped.finditer(text)]
-    return whole + [m.group(0) for m in _DIGITS_IN_WORD.finditer(grouped.sub(" ", text))]
+@cache
+def _label_pattern(labels: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex naming any of the labels, longest first ("attack speed" before "attack")."""
+    terms = sorted({label.lower() for label in labels}, key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(map(re.escape, terms)) + r")\b") if terms else None

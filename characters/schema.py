@@ -81,6 +81,11 @@ class StatSchema:
     def names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.stats)
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The stats' display labels ("Attack speed"), in order."""
+        return tuple(s.label for s in self.stats)
+
     def get(self, name: str) -> Stat | None:
         return self._by_name().get(name)
 

@@ -261,8 +261,7 @@ def make_multi_stat(b: Builder, rng: random.Random, char: Character) -> tuple:
         qt = 100 + rng.randrange(len(Q.ALL_STATS))
         question = Q.ALL_STATS[qt - 100]
     names = tuple(s.name for s in chosen)
-    # Answered in the card's order, so that an answer reads its facts top to bottom.
-    chosen = sorted(chosen, key=lambda s: b.world.schema.names.index(s.name))
+    chosen = _in_card_order(b, chosen)
     facts = _card(b, rng, char, stats, patch, names) if qt < 100 else render_stat_card(
         char, b.world.faction(b.faction), stats, patch, b.world.schema, only=names)
     parts, templates, used = [rng.choice(b.voice["multi_intro"])], [], set()
@@ -284,6 +283,12 @@ def make_multi_stat(b: Builder, rng: random.Random, char: Character) -> tuple:
     return facts, question, answer, {n: stats[n] for n in names}, f"multi/{templates[0]}/q{qt}"
 
 
+def _in_card_order(b: Builder, stats: list[Stat]) -> list[Stat]:
+    """`stats` in the order the card (and the changes block) lists them, so that an answer
+    reads its facts top to bottom."""
+    return [s for s in b.world.schema.stats if s in stats]
+
+
 def _listed(clauses: list[str]) -> str:
     """"A; b; c." The same mark between every pair, so no clause has to know how many follow."""
     body = "; ".join(clauses)
@@ -295,8 +300,7 @@ def make_changes(b: Builder, rng: random.Random, char: Character) -> tuple:
     changed = [] if rng.random() < 0.1 else rng.sample(b.world.schema.stats,
                                                        rng.choice((1, 2, 3)))
     old = {s.name: b.stats(rng)[s.name] for s in changed}
-    changed = sorted((s for s in changed if old[s.name] != stats[s.name]),
-                     key=lambda s: b.world.schema.names.index(s.name))  # the block's order
+    changed = _in_card_order(b, [s for s in changed if old[s.name] != stats[s.name]])
     changes = {s.name: (old[s.name], stats[s.name]) for s in changed}
     names = tuple(s.name for s in changed)
     facts = _card(b, rng, char, stats, patch, names) + "\n\n" + render_changes(

@@ -88,8 +88,7 @@ def judge(setup: str, example: Example, answer: str, prompt_tokens: int) -> Answ
     grounded = not invented_numbers(answer, example.facts)
     numbers_ok = (grounded and all(mentions_value(answer, v) for v in example.asked.values())
                   if example.asked else None)
-    labels = tuple(s.label for s in get_world().schema.stats)
-    attributed = not misattributed_numbers(answer, example.facts, labels)
+    attributed = not misattributed_numbers(answer, example.facts, get_world().schema.labels)
     return Answer(setup, example.id, example.question, answer,
                   voice_report(answer, example.faction)["score"], numbers_ok, grounded,
                   prompt_tokens, attributed)

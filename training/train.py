@@ -311,7 +311,8 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
         if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.max_steps:
             _save_checkpoint(model, optimizer, checkpoint, step + 1, history, signature)
     wall = time.perf_counter() - started
-    save_adapter(model, output, model_id(config.base_model))
+    base_id = model_id(config.base_model)
+    save_adapter(model, output, base_id)
     tail = [v for _, v in history[-max(1, config.log_every):]]
     metrics = {
         "faction": faction, "steps": config.max_steps, "wall_s": round(wall, 1),
@@ -324,7 +325,7 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
     }
     meta = {
         "faction": faction, "base_model": config.base_model,
-        "base_model_id": model_id(config.base_model),
+        "base_model_id": base_id,
         "data_file": str(Path("characters/dialogue") / f"{faction}.jsonl"),
         "data_sha256": data_hash(faction), "adapter_dtype": ADAPTER_DTYPE,
         "config": dataclasses.asdict(config), "torch": torch.__version__,

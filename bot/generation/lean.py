@@ -50,9 +50,7 @@ def supports(model: nn.Module) -> bool:
     for layer in model.model.layers:
         for parent, names in ((layer.self_attn, _ATTENTION), (layer.mlp, _MLP)):
             for name in names:
-                linear = getattr(parent, name, None)
-                if type(linear) is MixedLoraLinear:
-                    linear = linear.base
+                linear = _linear(getattr(parent, name, None))
                 if type(linear) is not nn.Linear or linear.bias is not None:
                     return False
     return model.lm_head.bias is None
@@ -82,6 +80,8 @@ class LeanLlama:
         self._tables: tuple[torch.Tensor, torch.Tensor] | None = None
         # identity of the source weights -> (the sources, kept alive so ids stay unique; fused)
         self._fused: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor]] = {}
+        # identity of a projection's modules -> (the modules, kept alive; its LoRA terms)
+        self._loras: dict[tuple[int, ...], tuple[tuple[nn.Module, ...], tuple]] = {}
 
     def _fuse(self, *weights: torch.Tensor) -> torch.Tensor:
         """The row-wise concatenation of `weights`, transposed, cached by identity and version."""
@@ -110,11 +110,10 @@ class LeanLlama:
         mixed = tuple(m for m in modules if type(m) is MixedLoraLinear)
         if not mixed:
             return None
-        key = ("lora", *map(id, modules))
-        hit = self._fused.get(key)
+        key = tuple(map(id, modules))
+        hit = self._loras.get(key)
         if hit is None:
-            outs = [(m.base if type(m) is MixedLoraLinear else m).weight.shape[0]
-                    for m in modules]
+            outs = [_linear(m).weight.shape[0] for m in modules]
             ranks = [m.a_cat.shape[0] for m in mixed]
             b = mixed[0].b_cat.new_zeros(sum(outs), sum(ranks))
             row, col = 0, 0
@@ -125,13 +124,12 @@ class LeanLlama:
                 row += out
             a = torch.cat([m.a_cat for m in mixed])
             # transposed like the fused weights: x @ A.T then @ B.T
-            hit = self._fused[key] = (modules, (a.t().contiguous(), b.t().contiguous(), mixed))
+            hit = self._loras[key] = (modules, (a.t().contiguous(), b.t().contiguous(), mixed))
         return hit[1]
 
     def _projection(self, *modules: nn.Module) -> Projection:
         """The fused base weight of `modules` and, in a mixed batch, their LoRA terms."""
-        weights = [(m.base if type(m) is MixedLoraLinear else m).weight for m in modules]
-        return self._fuse(*weights), self._lora(modules)
+        return self._fuse(*(_linear(m).weight for m in modules)), self._lora(modules)
 
     def layers(self) -> list[tuple[torch.Tensor | Projection, ...]]:
         """Per layer: norm, QKV, o, norm, gate/up, down for the model's current state."""
@@ -245,6 +243,11 @@ def _project(x: torch.Tensor, projection: Masked) -> torch.Tensor:
         a, b, mask = lora
         out = out + ((x @ a) * mask) @ b
     return out
+
+
+def _linear(module: nn.Module | None) -> nn.Module | None:
+    """The plain linear layer under a module: the base of a per-row LoRA layer, else itself."""
+    return module.base if type(module) is MixedLoraLinear else module
 
 
 def _version(weight: torch.Tensor) -> int:
