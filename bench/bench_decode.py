@@ -87,19 +87,34 @@ def _adapters_dir(scratch: Path) -> Path:
     return scratch
 
 
-def _decode_rate(
-    model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, tokens: int = TOKENS,
-    lean: bool = True,
-) -> float:
-    """Single-stream decode tokens/s (after the first token) of our loop, EOS ignored."""
+def _timed_batch(
+    model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, rows: int = 1,
+    tokens: int = TOKENS, lean: bool = True,
+) -> tuple[float, float]:
+    """Prefill seconds and mean decode-step milliseconds of our loop over `rows` copies of the
+    prompt, in the model's current adapter state; EOS ignored."""
     from bot.generation.decode import Row, decode_batch
 
     prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
     stamps: list[float] = []
-    row = Row(prompt, tokens, on_piece=lambda _: None,
-              is_cancelled=lambda: stamps.append(time.perf_counter()) is not None)
-    decode_batch(model, tokenizer, [row], eos_ids=set(), lean=lean)
-    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+    def stamp() -> bool:  # asked once per step for the first row: a clock after each token
+        stamps.append(time.perf_counter())
+        return False
+
+    batch = [Row(list(prompt), tokens, on_piece=lambda _: None,
+                 is_cancelled=stamp if i == 0 else (lambda: False)) for i in range(rows)]
+    started = time.perf_counter()
+    decode_batch(model, tokenizer, batch, eos_ids=set(), lean=lean)
+    return stamps[0] - started, 1000 * (stamps[-1] - stamps[0]) / (len(stamps) - 1)
+
+
+def _decode_rate(
+    model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, tokens: int = TOKENS,
+    lean: bool = True,
+) -> float:
+    """Single-stream decode tokens/s (after the first token) of our loop."""
+    return 1000 / _timed_batch(model, tokenizer, tokens=tokens, lean=lean)[1]
 
 
 def _generate_rate(
@@ -135,29 +150,6 @@ def _concurrent_rate(gen: LocalGenerator, batching: Batching, requests: int = 8,
     return len(jobs) * TOKENS / elapsed, sum(gen.batch_sizes) / len(gen.batch_sizes)
 
 
-def _step_split(gen: LocalGenerator, adapters: list[str]) -> tuple[float, float]:
-    """Prefill seconds and mean decode-step milliseconds of one batch, one row per adapter."""
-    from bot.generation.adapters import MIXED
-    from bot.generation.decode import Row, decode_batch
-
-    tok = gen.tokenizer
-    prompt = tok.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
-    model = (gen._set.use(adapters[0]) if len(set(adapters)) == 1
-             else gen._set.use(MIXED, adapters))
-    stamps: list[float] = []
-
-    def stamp() -> bool:  # asked once per step for the first row: a clock after each token
-        stamps.append(time.perf_counter())
-        return False
-
-    rows = [Row(list(prompt), TOKENS, on_piece=lambda _: None, adapter=a,
-                is_cancelled=stamp if i == 0 else (lambda: False))
-            for i, a in enumerate(adapters)]
-    started = time.perf_counter()
-    decode_batch(model, tok, rows, set())
-    return stamps[0] - started, 1000 * (stamps[-1] - stamps[0]) / (len(stamps) - 1)
-
-
 def run() -> dict[str, object]:
     import torch
 
@@ -189,8 +181,9 @@ def run() -> dict[str, object]:
         gen._set.use(None)
         rates["naive_generate_fp32_base"] = _generate_rate(model, tok, TOKENS)
         single_request, _ = _concurrent_rate(gen, "mixed", requests=1)
-        split = {"batch1": _step_split(gen, ["orcish"]),
-                 "batch8_mixed": _step_split(gen, ["orcish", "elvish"] * 4)}
+        split = {"batch1": _timed_batch(gen._set.use("orcish"), tok),
+                 "batch8_mixed": _timed_batch(gen._set.use(MIXED, ["orcish", "elvish"] * 4),
+                                              tok, rows=8)}
         concurrent = {b: _concurrent_rate(gen, b) for b in ("mixed", "grouped")}
         gen.close()
         bf16_model, _ = load_base_model(dtype=torch.bfloat16)
