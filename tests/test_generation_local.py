@@ -171,7 +171,9 @@ def test_lean_path_runs_a_mixed_adapter_batch_like_each_merged_adapter(generator
     from bot.generation.lean import supports
 
     _, tokenizer, _ = reference
-    jobs = [(ORC, "orcish"), (STORY, "elvish"), (ELF, None), (ELF, "orcish")]
+    # 8 rows: the decode steps run on the MKL-packed weights (bot.generation.lean.PACK_ROWS)
+    jobs = [(ORC, "orcish"), (STORY, "elvish"), (ELF, None), (ELF, "orcish"),
+            (ORC, "elvish"), (STORY, "orcish"), (ORC, None), (ELF, "elvish")]
     model = generator._set.use(MIXED, [adapter for _, adapter in jobs])
     assert supports(model)  # per-row LoRA runs on the lean forward too
     prompts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, return_dict=False)

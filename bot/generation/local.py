@@ -132,10 +132,20 @@ class LocalGenerator(StreamingGenerator):
         return self._pieces(request)
 
     def warmup(self) -> None:
-        """Run one tiny generation per adapter (and base) so the first real request is fast."""
+        """Run one tiny batch per adapter (and base) so that the first real requests are fast.
+
+        The batch is as full as the lean forward's packed weights serve (bot.generation.lean),
+        so those are packed now rather than on the first busy moment.
+        """
+        from bot.generation.lean import PACK_ROWS
+
         messages = [{"role": "user", "content": "Hello"}]
+        rows = max(1, min(PACK_ROWS, self.max_batch_size, self._queue.maxsize))
         for adapter in (None, *self.adapters):
-            self.generate(messages, adapter, max_new_tokens=2)
+            requests = [self._submit(messages, adapter, 2) for _ in range(rows)]
+            for request in requests:
+                for _ in self._pieces(request):
+                    pass
 
     def close(self) -> None:
         """Stop the worker once the requests already accepted are done."""
