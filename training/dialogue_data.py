@@ -34,6 +34,9 @@ from training import questions as Q
 DIALOGUE_DIR = REPO_ROOT / "characters" / "dialogue"
 TRAIN_EXAMPLES = 1600
 HELDOUT_EXAMPLES = 240
+# An answer grows an opener or closer only up to this length: about the most that surely fits in
+# the bot's 64 new tokens (Elvish, with numbers); tests/test_training_data.py counts the tokens.
+MAX_ANSWER_CHARS = 175
 HELDOUT_CHARACTER_SHARE = 0.2
 SEED = 2026
 KIND_WEIGHTS = {
@@ -229,10 +232,13 @@ def _stat_sentence(b: Builder, rng: random.Random, stat: Stat, value: Number, ch
 
 def _wrap(b: Builder, rng: random.Random, parts: list[str], p_open: float, p_close: float,
           **slots: object) -> str:
-    if rng.random() < p_open:
-        parts = [_fill(rng.choice(b.voice["openers"]), **slots), *parts]
-    if rng.random() < p_close:
-        parts = [*parts, _fill(rng.choice(b.voice["closers"]), **slots)]
+    """The answer's parts, maybe with an opener and a closer, as long as it stays short enough
+    to end inside the bot's max_new_tokens."""
+    for pool, chance in (("openers", p_open), ("closers", p_close)):
+        if rng.random() < chance:
+            extra = _fill(rng.choice(b.voice[pool]), **slots)
+            if len(" ".join([*parts, extra])) <= MAX_ANSWER_CHARS:
+                parts = [extra, *parts] if pool == "openers" else [*parts, extra]
     return " ".join(parts)
 
 
@@ -311,9 +317,14 @@ def make_changes(b: Builder, rng: random.Random, char: Character) -> tuple:
     if not changed:
         line, index = _pick(rng, b.voice, "no_change")
         return facts, question, _fill(line, **slots), {}, f"no_change{index}/q{qt}"
-    parts = [_fill(rng.choice(b.voice["change_intro"]), **slots)] if rng.random() < 0.4 else []
-    # A voice with change clauses lists several changes as short clauses of one sentence.
-    clauses = len(changed) > 1 and "change_clauses_up" in b.voice
+    # A voice with change clauses lists several changes (at least `change_clauses_from`) as
+    # short clauses of one sentence: Elvish sentences for three changes outrun max_new_tokens.
+    clauses = ("change_clauses_up" in b.voice
+               and len(changed) >= b.voice.get("change_clauses_from", 2))
+    # An intro (and a closer) only for one change: with more the reply would outrun the bot's
+    # max_new_tokens in the Elvish voice (tests/test_training_data.py checks every answer).
+    intro = rng.random() < 0.4 and len(changed) == 1
+    parts = [_fill(rng.choice(b.voice["change_intro"]), **slots)] if intro else []
     lines = []
     for stat in changed:
         key = ("change_clauses" if clauses else "change") + (
@@ -324,7 +335,7 @@ def make_changes(b: Builder, rng: random.Random, char: Character) -> tuple:
     if clauses:  # the clauses carry the numbers; a short tail carries the voice
         lines[-1] += ", " + rng.choice(b.voice["change_outro"])
     parts += [_listed(lines)] if clauses else lines
-    answer = _wrap(b, rng, parts, 0.0, 0.2 if len(changed) < 3 else 0.0, **slots)
+    answer = _wrap(b, rng, parts, 0.0, 0.2 if len(changed) == 1 else 0.0, **slots)
     return facts, question, answer, {n: stats[n] for n in names}, f"{key}{index}/q{qt}"
 
 
@@ -392,8 +403,10 @@ def make_unknown(b: Builder, rng: random.Random, char: Character) -> tuple:
         return facts, question, _wrap(b, rng, [answer], 0.3, 0.2, **slots), {}, f"unk_val{index}"
     # A stat the game does not have. (A stat it has is always on the bot's card, because the
     # bot shows what the question names, so "the card lacks a real stat" never happens.)
+    # The bot answers a question that names no stat of the game with the full card, so the
+    # adapter learns "not recorded" only there: a short card always holds what was asked.
     thing = rng.choice(Q.UNKNOWN_THINGS)
-    facts = _card(b, rng, char, stats, patch, ())
+    facts = render_stat_card(char, b.world.faction(b.faction), stats, patch, b.world.schema)
     question = _fill(rng.choice(Q.UNKNOWN), thing=thing)
     line, index = _pick(rng, b.voice, "unknown")
     answer = _wrap(b, rng, [_fill(line, thing=thing)], 0.3, 0.2, **slots)
