@@ -39,9 +39,11 @@ HELDOUT_EXAMPLES = 240
 MAX_ANSWER_CHARS = 175
 HELDOUT_CHARACTER_SHARE = 0.2
 SEED = 2026
+# Several stats weigh most after one stat: naming every line of the card is what the adapters
+# missed most (the evaluation's number accuracy; README, "Evaluation").
 KIND_WEIGHTS = {
-    "one_stat": 27, "multi_stat": 13, "changes": 12, "lore": 9, "smalltalk": 6, "unknown": 11,
-    "greeting": 5, "boast": 5, "taunt": 5, "farewell": 3, "lore_talk": 4,
+    "one_stat": 24, "multi_stat": 22, "changes": 14, "lore": 9, "smalltalk": 5, "unknown": 8,
+    "greeting": 4, "boast": 4, "taunt": 4, "farewell": 3, "lore_talk": 3,
 }
 PURE_DIALOGUE = ("greeting", "boast", "taunt", "farewell", "lore_talk")
 Voice = dict
