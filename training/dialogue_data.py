@@ -201,17 +201,15 @@ def _card(b: Builder, rng: random.Random, char: Character, stats: dict[str, Numb
           patch: str, must: tuple[str, ...]) -> str:
     """The stat card as the bot lays it out for the question.
 
-    The bot shows only the stats a question names, and the full card when it names none (small
-    talk, a taunt, a stat the game lacks). So a short card always holds what was asked: the
-    adapter never sees one beside an answer that ignores it. Most cards hold just `must`; a
-    tenth add a few other lines and one in twenty are the full card, so that the adapter still
-    finds the asked line in a longer block.
+    The bot shows only the stats a question names (and the full card when it names none), so
+    most cards hold just `must`; a tenth add a few other lines and one in twenty are the full
+    card, so that the adapter still finds the asked line in a longer block.
     """
     faction = b.world.faction(b.faction)
     roll = rng.random()
-    if not must or roll < 0.05:
+    if (not must and roll < 0.4) or (must and roll < 0.05):
         return render_stat_card(char, faction, stats, patch, b.world.schema)
-    if roll < 0.85:
+    if must and roll < 0.85:
         return render_stat_card(char, faction, stats, patch, b.world.schema, only=must)
     others = [n for n in b.world.schema.names if n not in must]
     extra = rng.sample(others, rng.randint(1, 3))
@@ -407,8 +405,10 @@ def make_unknown(b: Builder, rng: random.Random, char: Character) -> tuple:
         return facts, question, _wrap(b, rng, [answer], 0.3, 0.2, **slots), {}, f"unk_val{index}"
     # A stat the game does not have. (A stat it has is always on the bot's card, because the
     # bot shows what the question names, so "the card lacks a real stat" never happens.)
+    # The bot answers a question that names no stat of the game with the full card, so the
+    # adapter learns "not recorded" only there: a short card always holds what was asked.
     thing = rng.choice(Q.UNKNOWN_THINGS)
-    facts = _card(b, rng, char, stats, patch, ())  # the full card, as the bot serves it
+    facts = render_stat_card(char, b.world.faction(b.faction), stats, patch, b.world.schema)
     question = _fill(rng.choice(Q.UNKNOWN), thing=thing)
     line, index = _pick(rng, b.voice, "unknown")
     answer = _wrap(b, rng, [_fill(line, thing=thing)], 0.3, 0.2, **slots)
