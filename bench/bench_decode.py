@@ -68,6 +68,13 @@ def weight_bytes_per_token(model: torch.nn.Module) -> int:
     return total + embed.shape[1] * embed.element_size()
 
 
+def _peak_rss_gb() -> float:
+    """This process's peak resident memory so far, in GB (Linux reports KiB)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9, 2)
+
+
 def _adapters_dir(scratch: Path) -> Path:
     trained = REPO_ROOT / get_config().training.adapters_dir
     if all((trained / f / "adapter_config.json").exists() for f in ("orcish", "elvish")):
@@ -167,6 +174,7 @@ def run() -> dict[str, object]:
         figures["local_generator_load_s"] = round(time.perf_counter() - started, 2)
         gen.eos_ids = set()  # every request makes exactly TOKENS tokens
         gen.warmup()
+        figures["peak_rss_after_warmup_gb"] = _peak_rss_gb()
         model, tok = gen._set.model, gen.tokenizer
         fp32_bytes = weight_bytes_per_token(model)
         rates = {
