@@ -13,8 +13,9 @@ adapter, then @ B (the B blocks laid out under their projection's output columns
 
 Decode steps of a batch of 6 to 8 rows (the 8 concurrent asks of the benchmark, and a busy bot)
 multiply by weights pre-packed for MKL's 8-row GEMM (`cblas_sgemm_pack`, the op torch's own
-compiler uses for frozen CPU linears), rows zero-padded to 8: about 25% faster than `x @ W` for
-8 rows on this CPU and bit-identical to it (tests/test_lean.py; bench_decode `batch8_*`). The
+compiler uses for frozen CPU linears), rows zero-padded to 8: an 8-row step 75-80 ms against
+87-93 ms with `x @ W` on this CPU (bench_decode `batch8_mixed_step_ms`), and bit-identical to
+it (tests/test_generation_units.py, `test_packed_decode_steps_equal_unpacked_ones`). The
 packed copies are made on the first such batch in each adapter state and kept (about 1.6x the
 fp32 bytes of the weights they pack). fp32 on a CPU with MKL only; elsewhere `x @ W` as before.
 Other architectures are not supported: see `supports`. This module imports torch: import it
@@ -94,8 +95,8 @@ class LeanLlama:
         self._fused: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor]] = {}
         # identity of a projection's modules -> (the modules, kept alive; its LoRA terms)
         self._loras: dict[tuple[int, ...], tuple[tuple[nn.Module, ...], tuple]] = {}
-        # identity of a fused weight -> (the fused weight, kept alive; its PACK_ROWS packing)
-        self._packed: dict[int, tuple[torch.Tensor, Packed]] = {}
+        # identity of a fused weight -> its PACK_ROWS packing (which keeps the weight alive)
+        self._packed: dict[int, Packed] = {}
 
     def _fuse(self, *weights: torch.Tensor) -> torch.Tensor:
         """The row-wise concatenation of `weights`, transposed, cached by identity and version."""
@@ -113,8 +114,8 @@ class LeanLlama:
         hit = self._packed.get(id(weight))
         if hit is None:
             packed = torch.ops.mkl._mkl_reorder_linear_weight(weight.t(), PACK_ROWS)
-            hit = self._packed[id(weight)] = (weight, Packed(packed, weight))
-        return hit[1]
+            hit = self._packed[id(weight)] = Packed(packed, weight)
+        return hit
 
     def _rotary(self, length: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """cos and sin tables for positions 0..length-1 (at least), as the HF rotary makes them."""
