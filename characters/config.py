@@ -53,14 +53,14 @@ class TrainingConfig:
     adapters_dir: str = "training/adapters"
     lora_r: int = 16
     lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    lora_dropout: float = 0.0
     target_modules: tuple[str, ...] = (
-        r"re:.*layers\.(1[8-9]|2[0-9])\.(self_attn|mlp)\.(q|k|v|o|gate|up|down)_proj",
+        r"re:.*layers\.(1[0-9]|2[0-9])\.(self_attn|mlp)\.(q|k|v|o|gate|up|down)_proj",
     )
     learning_rate: float = 0.002
     batch_size: int = 8
     max_seq_len: int = 256
-    max_steps: int = 240
+    max_steps: int = 330
     warmup_steps: int = 8
     seed: int = 7
     bf16: str = "auto"

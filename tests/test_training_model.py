@@ -146,3 +146,34 @@ def test_evaluate_runs_on_a_small_sample(trained, tmp_path):
     assert "| orcish | lora |" in markdown(report)
     bar_chart(report, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_a_step_with_a_non_finite_loss_makes_no_update(tmp_path):
+    """One overflowing batch is skipped; it must not turn every adapter weight into NaN."""
+    import torch
+
+    from training.base_model import load_base_model
+    from training.train import train
+
+    config = dataclasses.replace(
+        get_config().training, lora_r=4, lora_alpha=8, batch_size=2, max_steps=3,
+        warmup_steps=1, max_seq_len=160, learning_rate=1e-2, target_modules=(TOP_LAYERS,))
+    model, tokenizer = load_base_model(get_config(), "cpu")
+    calls = []
+
+    def poison_second_step(_module, _inputs, output):
+        calls.append(1)
+        return output * float("nan") if len(calls) == 2 else output
+
+    model.model.norm.register_forward_hook(poison_second_step)
+    metrics = train("orcish", config, tmp_path / "orcish", "cpu", fresh=True, quiet=True,
+                    base=(model, tokenizer))
+    history = dict(metrics["loss_history"])
+    assert len(calls) == 3 and metrics["skipped_nonfinite_steps"] == [2]
+    assert history[2] != history[2] and history[1] == history[1] and history[3] == history[3]
+    lora = [p for n, p in metrics["model"].named_parameters() if "lora_" in n]
+    assert all(torch.isfinite(p).all() for p in lora)
+    assert any(p.abs().sum() > 0 for n, p in metrics["model"].named_parameters()
+               if "lora_B" in n)  # steps 1 and 3 still trained
+    assert metrics["final_loss"] == metrics["final_loss"]  # finite: NaN steps left out

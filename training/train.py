@@ -215,37 +215,39 @@ def plot_loss(history: list[tuple[int, float]], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def _save_checkpoint(model, optimizer, folder: Path, step: int, history, signature: dict) -> None:
+def _save_checkpoint(model, optimizer, folder: Path, step: int, history, skipped: list[int],
+                     signature: dict) -> None:
     import torch
 
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     trainable = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-    torch.save({"step": step, "history": history, "signature": signature, "params": trainable,
+    torch.save({"step": step, "history": history, "skipped": skipped, "signature": signature,
+                "params": trainable,
                 "optimizer": optimizer.state_dict()}, partial / "state.pt")
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
 
 
-def _load_checkpoint(model, optimizer, folder: Path, signature: dict) -> tuple[int, list]:
+def _load_checkpoint(model, optimizer, folder: Path, signature: dict) -> tuple[int, list, list]:
     import torch
 
     path = folder / "state.pt"
     if not path.exists():
-        return 0, []
+        return 0, [], []
     state = torch.load(path, weights_only=False)
     if state["signature"] != signature:
         print("checkpoint is from another configuration or data: starting afresh",
               file=sys.stderr)
-        return 0, []
+        return 0, [], []
     with torch.no_grad():
         for name, param in model.named_parameters():
             if name in state["params"]:
                 param.copy_(state["params"][name])
     optimizer.load_state_dict(state["optimizer"])
     print(f"resuming from step {state['step']}", file=sys.stderr)
-    return state["step"], state["history"]
+    return state["step"], state["history"], state.get("skipped", [])
 
 
 def train(faction: str, config: TrainingConfig, output: Path, device: str | None = None,
@@ -286,8 +288,9 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
     signature = {"config": dataclasses.asdict(config), "data": data_hash(faction),
                  "dtype": str(dtype)}
     checkpoint = output / "checkpoints" / "latest"
-    step, history = (0, []) if fresh else _load_checkpoint(model, optimizer, checkpoint,
-                                                             signature)
+    # skipped: steps whose loss or gradient was not finite, so no update was made
+    step, history, skipped = ((0, [], []) if fresh else
+                              _load_checkpoint(model, optimizer, checkpoint, signature))
     tokens = supervised = 0
     started = time.perf_counter()
     bar = tqdm(range(step, config.max_steps), initial=step, total=config.max_steps,
@@ -301,23 +304,27 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
         loss = answer_loss(model, batch)
         loss.backward()
         loss = float(loss.detach())
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
+        norm = float(torch.nn.utils.clip_grad_norm_(params, 1.0))
+        if math.isfinite(loss) and math.isfinite(norm):
+            optimizer.step()
+        else:  # one overflowing batch must not turn every adapter weight into NaN
+            skipped.append(step + 1)
         optimizer.zero_grad(set_to_none=True)
         tokens += int(batch["attention_mask"].sum())
         supervised += int((batch["labels"] != IGNORE).sum())
         history.append((step + 1, round(loss, 4)))
         bar.set_postfix(loss=f"{loss:.3f}")
         if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.max_steps:
-            _save_checkpoint(model, optimizer, checkpoint, step + 1, history, signature)
+            _save_checkpoint(model, optimizer, checkpoint, step + 1, history, skipped, signature)
     wall = time.perf_counter() - started
     base_id = model_id(config.base_model)
     save_adapter(model, output, base_id)
-    tail = [v for _, v in history[-max(1, config.log_every):]]
+    tail = [v for _, v in history[-max(1, config.log_every):] if math.isfinite(v)] or [math.nan]
     metrics = {
         "faction": faction, "steps": config.max_steps, "wall_s": round(wall, 1),
         "tokens": tokens, "tokens_per_s": round(tokens / wall, 1) if wall else None,
         "supervised_tokens": supervised, "final_loss": round(sum(tail) / len(tail), 4),
+        "skipped_nonfinite_steps": skipped,
         "examples_available": len(examples), "examples_skipped_too_long": len(encoded) - len(kept),
         "examples_seen": config.max_steps * config.batch_size, "device": device,
         "dtype": str(dtype).removeprefix("torch."), "threads": torch.get_num_threads(),
@@ -372,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"saved {output}: {metrics['steps']} steps in {metrics['wall_s']} s, "
           f"{metrics['tokens_per_s']} tokens/s, final loss {metrics['final_loss']}")
+    if metrics["skipped_nonfinite_steps"]:
+        steps = metrics["skipped_nonfinite_steps"]
+        print(f"warning: {len(steps)} steps made no update (loss or gradient not finite): "
+              f"{steps[:10]}{' ...' if len(steps) > 10 else ''}", file=sys.stderr)
     return 0
 
 
