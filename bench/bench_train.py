@@ -3,7 +3,7 @@ and on CUDA too where there is a GPU), and the wall time of the shipped adapters
 read from their metrics.json.
 
 Only a few steps run here (BENCH_STEPS); the full run's figures come from training itself. The
-default run timed on an H100 is kept in bench/results/train_cuda_h100.json.
+default run timed on an H100 is kept in bench/train_cuda_h100.json.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def run() -> dict[str, object]:
     figures["dropout_0.05_x_slower"] = round(
         figures["with_dropout_0.05_s_per_step"] / figures["bench_s_per_step"], 2)
     if len(devices) == 1:
-        figures["cuda"] = "no GPU here; bench/results/train_cuda_h100.json holds an H100 run"
+        figures["cuda"] = "no GPU here; bench/train_cuda_h100.json holds an H100 run"
     for faction in config.factions:
         path = REPO_ROOT / config.adapters_dir / faction / "metrics.json"
         if not path.exists():
