@@ -1,8 +1,9 @@
 """Question understanding: which stats a question is about, which patch, and what kind it is.
 
-Pure functions over the stat schema and plain text. Stat terms (labels, names and synonyms) are
-matched longest first, so "attack speed" wins over "attack" and "speed"; a word of five letters or
-more also matches a term with a small typo ("atack", "helth").
+Pure functions over the stat schema and plain text. Phrases that name a stat without any of its
+terms ("how tough are you?", "how fast do you swing?") are matched first; then stat terms
+(labels, names and synonyms), longest first, so "attack speed" wins over "attack" and "speed";
+a word of five letters or more also matches a term with a small typo ("atack", "helth").
 """
 
 from __future__ import annotations
@@ -42,6 +43,21 @@ COMPARE_RE = re.compile(
     r"\b(?:vs\.?|versus|than|against|compared? (?:yourself |you )?(?:to|with))\s+(.+)$",
     re.IGNORECASE,
 )
+# Phrases that ask for a stat by what it does rather than by a name. Without them "how tough are
+# you?" named no stat, so the bot served the full card, and the adapter answered "not recorded";
+# "how fast do you swing?" was speed and "how much magic have you got?" was cost.
+STAT_PHRASES = tuple((re.compile(pattern, re.IGNORECASE), stat) for pattern, stat in (
+    (r"\bhow (?:fast|quick(?:ly)?|often) (?:do|can) you (?:swing|attack|strike)\b", "attack_speed"),
+    (r"\bhow (?:fast|quick(?:ly)?) (?:do|can) you (?:heal|regenerate|regen|recover)\b",
+     "health_regen"),
+    (r"\bhow (?:fast|quick(?:ly)?) (?:do|can) you (?:move|run|walk)\b", "speed"),
+    (r"\bhow hard (?:do|can) you hit\b|\bhow much damage (?:do|can) you (?:do|deal)\b",
+     "attack"),
+    (r"\bhow (?:tough|tanky|sturdy) are you\b", "defense"),
+    (r"\bhow much (?:damage )?can you take\b", "health"),
+    (r"\bhow much magic\b(?!\s+power)|\bmana pool\b", "mana"),
+    (r"\bhow (?:strong|powerful) (?:is|are) your (?:magic|spells?)\b", "ability_power"),
+))
 ALL_STATS_RE = re.compile(r"\b(all|every|your) stats?\b|\bstat ?(?:card|sheet|block)\b",
                           re.IGNORECASE)
 
@@ -79,22 +95,31 @@ def _terms(schema: StatSchema) -> tuple[_Term, ...]:
     return tuple(sorted(seen.values(), key=lambda t: (-len(" ".join(t.words)), t.words)))
 
 
-def _words(text: str) -> list[tuple[str, str]]:
-    """(folded word, word as written) pairs."""
+def _words(text: str) -> list[tuple[str, str, int]]:
+    """(folded word, word as written, where it starts in `text`) triples."""
     out = []
-    for raw in re.findall(r"[\w']+", text):
-        folded = fold(raw)
-        for part in folded.split():
-            out.append((part, raw))
+    for match in re.finditer(r"[\w']+", text):
+        for part in fold(match.group()).split():
+            out.append((part, match.group(), match.start()))
     return out
 
 
 def find_stats(text: str, schema: StatSchema) -> tuple[str, ...]:
-    """The stats a text names, in the order it names them, longest term first, typo tolerant."""
+    """The stats a text names, in the order it names them: phrases, then terms longest first,
+    then terms with a small typo."""
     words = _words(text)
-    folded = [w for w, _ in words]
+    folded = [w for w, _, _ in words]
     used = [False] * len(words)
     found: list[tuple[int, str, bool]] = []
+    for pattern, stat in STAT_PHRASES:
+        if stat not in schema.names:
+            continue
+        for match in pattern.finditer(text):
+            inside = [i for i, (_, _, at) in enumerate(words) if match.start() <= at < match.end()]
+            if inside and not any(used[i] for i in inside):
+                for i in inside:
+                    used[i] = True
+                found.append((inside[0], stat, False))
     terms = _terms(schema)
     for term in terms:  # exact matches, longest first
         n = len(term.words)

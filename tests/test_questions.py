@@ -44,6 +44,35 @@ def test_find_stats(world, text, stats):
     assert find_stats(text, world.schema) == stats
 
 
+@pytest.mark.parametrize(
+    ("text", "stats"),
+    [
+        ("How tough are you?", ("defense",)),
+        ("How fast do you swing?", ("attack_speed",)),
+        ("how fast do you heal", ("health_regen",)),
+        ("How quick do you move?", ("speed",)),
+        ("How hard do you hit?", ("attack",)),
+        ("How much can you take before you fall?", ("health",)),
+        ("How much magic have you got?", ("mana",)),
+        ("how much magic power do you have", ("ability_power",)),
+        ("How powerful are your spells?", ("ability_power",)),
+        ("how fast do you swing and how tough are you?", ("attack_speed", "defense")),
+    ],
+)
+def test_phrases_that_name_no_term_still_name_their_stat(world, text, stats):
+    # before, the first named no stat (the full card, and "not recorded" from the adapter),
+    # "swing" was speed and "how much magic" was cost
+    assert find_stats(text, world.schema) == stats
+
+
+def test_every_stat_phrase_of_the_training_questions_is_understood(world):
+    from training.questions import STAT_PHRASES
+
+    for stat, phrases in STAT_PHRASES.items():
+        for phrase in phrases:
+            assert find_stats(phrase, world.schema) == (stat,), phrase
+
+
 def test_longest_term_wins_over_its_parts(world):
     assert find_stats("attack speed", world.schema) == ("attack_speed",)
     assert find_stats("speed of attack", world.schema) == ("speed", "attack")

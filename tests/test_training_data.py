@@ -88,6 +88,16 @@ def test_answers_read_the_card_top_to_bottom(splits, world):
             assert end >= 0, (example.id, name)
 
 
+def test_several_changes_are_one_list_of_clauses(splits):
+    # One form for any number of changes: an Elvish adapter trained on sentences for two
+    # changes and clauses for three answered three with two sentences, and stopped.
+    _faction, train, heldout = splits
+    several = [e for e in train + heldout if e.kind == "changes" and len(e.asked) > 1]
+    assert len(several) > 50
+    for example in several:
+        assert example.answer.count("; ") == len(example.asked) - 1, example.id
+
+
 def _end_of(answer: str, value: str, start: int) -> int:
     """Where `value`, as a whole number, first ends in `answer` at or after `start` (-1: never)."""
     import re

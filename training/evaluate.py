@@ -1,7 +1,7 @@
 """Compare three setups on the held-out questions: base plain, base prompted with the voice rules,
 and the LoRA adapter with the tiny prompt.
 
-    python -m training.evaluate                      # both factions, 60 questions each
+    python -m training.evaluate                      # both factions, every held-out question
     python -m training.evaluate --faction elvish --merge   # add one faction to the report
     python -m training.evaluate --limit 4 --json     # a quick run, JSON on stdout
     python -m training.evaluate --faction orcish --limit 60 --out /tmp/eval
@@ -245,8 +245,8 @@ def bar_chart(report: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Evaluate the voice adapters on held-out data.")
     parser.add_argument("--faction", action="append", help="only this faction (repeatable)")
-    parser.add_argument("--limit", type=int, default=60,
-                        help="held-out questions per faction (0: all)")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="held-out questions per faction (default 0: all of them)")
     parser.add_argument("--setup", action="append", choices=SETUPS, help="only this setup")
     parser.add_argument("--adapters-dir", type=Path, help="default: [training].adapters_dir")
     parser.add_argument("--out", type=Path, help="report folder (default: the adapters folder)")

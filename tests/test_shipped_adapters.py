@@ -1,0 +1,36 @@
+"""The committed adapters: trained by the default configuration on the data as it stands, and
+their committed evaluation report meets the targets of the training issue."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from characters.config import REPO_ROOT, get_config
+from training.dialogue_data import data_hash
+
+TRAINING = get_config().training
+ADAPTERS = REPO_ROOT / TRAINING.adapters_dir
+
+
+@pytest.mark.parametrize("faction", TRAINING.factions)
+def test_adapter_was_trained_on_the_current_data_with_the_default_config(faction):
+    meta = json.loads((ADAPTERS / faction / "training_meta.json").read_text())
+    # a change to the data or to [training] needs the adapters retrained (README, "Training")
+    assert meta["data_sha256"] == data_hash(faction), f"{faction}: retrain, the data changed"
+    default = json.loads(json.dumps(dataclasses.asdict(TRAINING)))
+    assert meta["config"] == default, f"{faction}: retrain, the default [training] changed"
+
+
+@pytest.mark.parametrize("faction", TRAINING.factions)
+def test_committed_report_meets_the_targets(faction):
+    report = json.loads((ADAPTERS / "eval_report.json").read_text())["factions"][faction]
+    lora, plain, prompted = report["lora"], report["base_plain"], report["base_prompted"]
+    assert lora["voice_score"] >= 0.9
+    assert plain["voice_score"] <= 0.1
+    assert lora["voice_score"] - prompted["voice_score"] >= 0.3
+    assert lora["number_accuracy"] >= 0.95
+    assert prompted["prompt_tokens"] >= 3 * lora["prompt_tokens"]
+    assert lora["number_questions"] >= 100  # every held-out value question, not a sample
