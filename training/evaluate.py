@@ -217,26 +217,30 @@ def markdown(report: dict) -> str:
 
 
 def bar_chart(report: dict, path: Path) -> None:
-    """Voice score and number accuracy per setup, one panel per faction."""
+    """Voice score and number accuracy per setup, one panel per faction, with each bar's value
+    and the LoRA targets (voice 0.9, number accuracy 0.95) as dashed lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     factions = list(report["factions"])
-    fig, axes = plt.subplots(1, len(factions), figsize=(5 * len(factions), 3.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(factions), figsize=(5 * len(factions), 3.8), squeeze=False)
     for ax, faction in zip(axes[0], factions, strict=True):
         result = report["factions"][faction]
         setups = [s for s in SETUPS if s in result]
         xs = range(len(setups))
-        ax.bar([x - 0.2 for x in xs], [result[s]["voice_score"] for s in setups], 0.4,
-               label="voice score")
-        ax.bar([x + 0.2 for x in xs], [result[s]["number_accuracy"] or 0 for s in setups], 0.4,
-               label="number accuracy")
+        for offset, key, label, colour, target in (
+                (-0.2, "voice_score", "voice score", "tab:blue", 0.9),
+                (0.2, "number_accuracy", "number accuracy", "tab:orange", 0.95)):
+            values = [result[s][key] or 0 for s in setups]
+            bars = ax.bar([x + offset for x in xs], values, 0.4, label=label, color=colour)
+            ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+            ax.axhline(target, color=colour, linestyle="--", linewidth=0.8)
         ax.set_xticks(list(xs), setups)
-        ax.set_ylim(0, 1.05)
-        ax.set_title(faction)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.set_ylim(0, 1.15)
+        ax.set_title(f"{faction} (dashed: LoRA targets)", fontsize=10)
+        ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
