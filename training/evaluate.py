@@ -32,6 +32,12 @@ from training.voice import voice_report
 
 SETUPS = ("base_plain", "base_prompted", "lora")
 BATCH = 8
+# What the shipped adapters must reach (the training issue); the chart draws the LoRA ones and
+# tests/test_shipped_adapters.py checks the committed report against all of them.
+TARGETS = {
+    "lora_voice_min": 0.9, "lora_number_accuracy_min": 0.95, "base_plain_voice_max": 0.1,
+    "lora_lead_over_prompted_min": 0.3, "prompt_shorter_min": 3.0,
+}
 # The style rules of ACCENTS.md, as a prompt: what the prompted base model is given.
 VOICE_RULES = {
     "orcish": (
@@ -218,7 +224,7 @@ def markdown(report: dict) -> str:
 
 def bar_chart(report: dict, path: Path) -> None:
     """Voice score and number accuracy per setup, one panel per faction, with each bar's value
-    and the LoRA targets (voice 0.9, number accuracy 0.95) as dashed lines."""
+    and the LoRA targets as dashed lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -231,8 +237,9 @@ def bar_chart(report: dict, path: Path) -> None:
         setups = [s for s in SETUPS if s in result]
         xs = range(len(setups))
         for offset, key, label, colour, target in (
-                (-0.2, "voice_score", "voice score", "tab:blue", 0.9),
-                (0.2, "number_accuracy", "number accuracy", "tab:orange", 0.95)):
+                (-0.2, "voice_score", "voice score", "tab:blue", TARGETS["lora_voice_min"]),
+                (0.2, "number_accuracy", "number accuracy", "tab:orange",
+                 TARGETS["lora_number_accuracy_min"])):
             values = [result[s][key] or 0 for s in setups]
             bars = ax.bar([x + offset for x in xs], values, 0.4, label=label, color=colour)
             ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
