@@ -6,7 +6,7 @@ a model sees in training look exactly like the facts it sees in service.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from characters.schema import Number, StatSchema
 from characters.world import Character, Faction
@@ -56,3 +56,23 @@ def render_lore_card(character: Character, faction: Faction) -> str:
         f"{character.name}, {faction.name} {character.role} of {character.region}.{aka}\n"
         f"{character.lore}"
     )
+
+
+def render_ranking(
+    stat_label: str,
+    rows: Sequence[tuple[str, str, str]],
+    patch: str,
+    lowest: bool = False,
+    scope: str = "",
+) -> str:
+    """A roster ranking block: a header, then one "n. Name, Faction Role: Label value" line per
+    character, best first. `rows` are (name, "Faction Role", formatted value with unit);
+    `scope` names the filter ("Elvish", "Human Cleric"), empty for the whole roster."""
+    order = "lowest first" if lowest else "highest first"
+    among = f" among {scope}" if scope else ""
+    lines = [f"Ranking by {stat_label}{among}, {order}. Patch {patch}."]
+    lines += [f"{i}. {name}, {who}: {stat_label} {value}"
+              for i, (name, who, value) in enumerate(rows, 1)]
+    if not rows:
+        lines.append("No character matches.")
+    return "\n".join(lines)

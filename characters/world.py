@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from characters.meanings import Meanings, load_meanings
 from characters.schema import StatSchema, load_schema
 
 DEFAULT_WORLD_DIR = Path(__file__).resolve().parent / "data"
@@ -88,6 +89,11 @@ class World:
     @cached_property
     def faction_by_id(self) -> dict[str, Faction]:
         return {f.id: f for f in self.factions}
+
+    @cached_property
+    def meanings(self) -> Meanings:
+        """What the stats, roles and factions mean in players' words (meanings.json)."""
+        return load_meanings(self.root, self.schema)
 
     def character(self, character_id: str) -> Character:
         return self.by_id[character_id]

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from characters.cards import render_changes, render_lore_card, render_stat_card
+from characters.cards import render_changes, render_lore_card, render_ranking, render_stat_card
 from characters.config import REPO_ROOT
 from characters.numbers import invented_numbers
 from characters.schema import Number, Stat
@@ -43,8 +43,11 @@ SEED = 2026
 # missed most (the evaluation's number accuracy; README, "Evaluation").
 KIND_WEIGHTS = {
     "one_stat": 24, "multi_stat": 22, "changes": 14, "lore": 9, "smalltalk": 5, "unknown": 8,
-    "greeting": 4, "boast": 4, "taunt": 4, "farewell": 3, "lore_talk": 3,
+    "roster": 7, "greeting": 4, "boast": 4, "taunt": 4, "farewell": 3, "lore_talk": 3,
 }
+# A roster answer lists at most this many characters (it must end inside 64 new tokens).
+MAX_ROSTER_LISTED = 4
+MAX_ROSTER_CHARS = 140
 PURE_DIALOGUE = ("greeting", "boast", "taunt", "farewell", "lore_talk")
 Voice = dict
 
@@ -249,8 +252,12 @@ def _wrap(b: Builder, rng: random.Random, parts: list[str], p_open: float, p_clo
 def make_one_stat(b: Builder, rng: random.Random, char: Character) -> tuple:
     stats, (patch, _) = b.stats(rng), _patch_ids(rng)
     stat = rng.choice(b.world.schema.stats)
-    if rng.random() < 0.2:
+    roll = rng.random()
+    if roll < 0.15:
         question, qt = rng.choice(Q.STAT_PHRASES[stat.name]), "phrase"
+    elif roll < 0.3:  # the bot's own paraphrase families (meanings.json)
+        phrase = rng.choice(b.world.meanings[stat.name].phrasings)
+        question, qt = phrase[:1].upper() + phrase[1:] + "?", "meaning"
     else:
         qt = rng.randrange(len(Q.ONE_STAT))
         question = _fill(Q.ONE_STAT[qt], syn=_syn(stat, rng), first=char.first_name)
@@ -418,6 +425,78 @@ def make_unknown(b: Builder, rng: random.Random, char: Character) -> tuple:
     return facts, question, answer, {}, f"unknown{index}"
 
 
+def make_roster(b: Builder, rng: random.Random, char: Character) -> tuple:
+    """A question about the whole roster ("who is the fastest elf?") with a ranking block, as the
+    bot retrieves it; the answer names the leader (or the first few) with exact values."""
+    stat = rng.choice(b.world.schema.stats)
+    meaning = b.world.meanings[stat.name]
+    lowest = rng.random() < 0.3 and bool(meaning.least)
+    sup = rng.choice((meaning.least if lowest else meaning.most) or (stat.label.lower(),))
+    scope_roll = rng.random()
+    faction_id = rng.choice([f.id for f in b.world.factions]) if scope_roll < 0.75 else ""
+    noun, plural = Q.ROSTER_NOUNS.get(faction_id, Q.ROSTER_NOUNS[""])
+    pool = _split_pool(b, faction_id)
+    scope = b.world.faction(faction_id).name if faction_id else ""
+    if faction_id and rng.random() < 0.25:  # one role of a faction ("the cheapest human cleric")
+        role = rng.choice(sorted({c.role for c in pool}))
+        pool = [c for c in pool if c.role == role] or pool
+        noun, plural, scope = f"{noun} {role.lower()}", f"{noun} {role.lower()}s", f"{scope} {role}"
+    n = rng.choice((3, 5)) if rng.random() < 0.35 else 0
+    template = rng.randrange(len(Q.ROSTER))
+    text = Q.ROSTER[template]
+    if n and "{n}" not in text:
+        text = rng.choice([t for t in Q.ROSTER if "{n}" in t])
+    elif not n and "{n}" in text:
+        text = Q.ROSTER[0]
+    if lowest and ("highest" in text or "best" in text):
+        text = Q.ROSTER[0]
+    question = _fill(text, sup=sup, noun=noun, plural=plural, syn=_syn(stat, rng), n=n)
+    shown = n or 3
+    chosen = rng.sample(pool, min(shown, len(pool)))
+    values: list[Number] = []
+    while len(values) < len(chosen):
+        value = sample_value(stat, rng, b.heldout, b.ranges[stat.name])
+        if value not in values:
+            values.append(value)
+    values.sort(reverse=not lowest)
+    patch, _ = _patch_ids(rng)
+    rows = [(c.name, f"{b.world.faction(c.faction).name} {c.role}", stat.format_with_unit(v))
+            for c, v in zip(chosen, values, strict=True)]
+    facts = render_ranking(stat.label, rows, patch, lowest, scope)
+    label = stat.label.lower()
+    if n:
+        clauses = [_fill(rng.choice(b.voice["roster_clauses"]), name=c.name, value=stat.format(v))
+                   for c, v in zip(chosen, values, strict=True)][:MAX_ROSTER_LISTED]
+        intro = rng.choice(b.voice["roster_intro"])
+        while len(clauses) > 2 and len(f"{intro} {_listed(clauses)}") > MAX_ROSTER_CHARS:
+            clauses.pop()  # long names: fewer of them, so that the answer ends in time
+        listed = len(clauses)
+        parts = [intro, _listed(clauses)]
+        outro = rng.choice(b.voice["roster_outro"])
+        if rng.random() < 0.5 and len(" ".join([*parts, outro])) <= MAX_ANSWER_CHARS - 40:
+            parts.append(outro)
+        asked = {f"{stat.name}@{i}": v for i, v in enumerate(values[:listed], 1)}
+        kind = "list"
+    else:
+        line, index = _pick(rng, b.voice, "roster_top")
+        parts = [_fill(line, name=rows[0][0], label=label, value=rows[0][2])]
+        asked = {f"{stat.name}@1": values[0]}
+        kind = f"top{index}"
+    answer = _wrap(b, rng, parts, 0.2, 0.0, first=char.first_name)
+    return facts, question, answer, asked, f"{kind}/q{template}"
+
+
+def _split_pool(b: Builder, faction_id: str) -> list[Character]:
+    """The characters a ranking may name: this split's (train or held-out) of a faction, or of
+    every faction."""
+    factions = [faction_id] if faction_id else [f.id for f in b.world.factions]
+    pool: list[Character] = []
+    for fid in factions:
+        train, heldout = split_characters(b.world, fid)
+        pool += heldout if b.heldout else train
+    return pool
+
+
 def make_dialogue(kind: str) -> Callable:
     pool = kind + "s" if kind in ("greeting", "boast", "taunt", "farewell") else kind
 
@@ -438,6 +517,7 @@ def make_dialogue(kind: str) -> Callable:
 MAKERS: dict[str, Callable] = {
     "one_stat": make_one_stat, "multi_stat": make_multi_stat, "changes": make_changes,
     "lore": make_lore, "smalltalk": make_smalltalk, "unknown": make_unknown,
+    "roster": make_roster,
     **{kind: make_dialogue(kind) for kind in PURE_DIALOGUE},
 }
 

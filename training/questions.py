@@ -16,7 +16,8 @@ ONE_STAT = (
     "Can you tell me your {syn}?",
 )
 
-#: Questions that name a stat without a synonym slot.
+#: Questions that name a stat without a synonym slot (the dialogue data also draws on the
+#: phrasings of characters/data/meanings.json, the bot's own paraphrase families).
 STAT_PHRASES = {
     "level": ("How experienced are you?", "What level are you?"),
     "attack": ("How hard do you hit?", "How strong is your attack?"),
@@ -49,7 +50,11 @@ CHANGES = (
     "Were you buffed or nerfed?", "Any changes for you this patch?", "Did your stats change?",
     "What's new with you since {from_patch}?", "Did the patch change you?",
     "buffed or nerfed?", "How did the last patch treat you?",
-    "Anything different since {from_patch}?",
+    "Anything different since {from_patch}?", "Did they nerf you?", "Did the devs buff you?",
+    "Are you stronger than last week?", "Are you weaker now than before?",
+    "What did the balance team do to you?", "Did your numbers move this week?",
+    "got nerfed again?", "How have you changed since {from_patch}?",
+    "Anything new for you in the latest update?", "Were you touched in the patch notes?",
 )
 
 LORE = (
@@ -88,4 +93,19 @@ DIALOGUE = {
         "Tell me something about your faction.", "What do your people believe?",
         "What's life like where you live?",
     ),
+}
+
+#: Questions about the whole roster. {sup} is a superlative of the stat from meanings.json
+#: ("fastest", "cheapest"), {noun}/{plural} a faction or role word, {n} a count.
+ROSTER = (
+    "Who is the {sup} {noun}?", "Which {noun} is the {sup}?", "{Sup} {noun}?",
+    "Who's the {sup} {noun} right now?", "Top {n} {plural} by {syn}", "top {n} {plural} {syn}",
+    "Who has the highest {syn} among the {plural}?", "Rank the {plural} by {syn}.",
+    "Which {plural} have the best {syn}?", "Name the {sup} {noun} this patch.",
+    "Out of all the {plural}, who is the {sup}?", "who is {sup}?", "Who has the {sup_plain}?",
+    "Show me the {n} {sup} {plural}.",
+)
+ROSTER_NOUNS = {
+    "orcish": ("orc", "orcs"), "elvish": ("elf", "elves"), "human": ("human", "humans"),
+    "dwarvish": ("dwarf", "dwarves"), "": ("character", "characters"),
 }

@@ -1,0 +1,103 @@
+"""What stats, roles and factions mean in players' words: `characters/data/meanings.json`.
+
+Data beside the schema, read by the bot's question understanding (descriptions and phrasings to
+embed, abbreviations to match exactly, superlatives for roster questions) and by the dialogue
+data (the same paraphrase families). `lower_is_better` is a rule of the game ("for cost, lower
+is better"), so that comparisons and rankings need no per-stat code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from characters.schema import StatSchema
+
+MEANINGS_FILE = "meanings.json"
+
+
+class MeaningsError(ValueError):
+    """meanings.json is malformed or disagrees with the schema or the roster."""
+
+
+@dataclass(frozen=True)
+class StatMeaning:
+    """One stat as players talk about it."""
+
+    name: str
+    description: str
+    abbreviations: tuple[str, ...]
+    phrasings: tuple[str, ...]
+    most: tuple[str, ...]
+    least: tuple[str, ...]
+    lower_is_better: bool = False
+
+
+@dataclass(frozen=True)
+class Meanings:
+    """Every stat's meaning, the role groups ("healer") and the words for each faction."""
+
+    stats: tuple[StatMeaning, ...]
+    role_groups: dict[str, tuple[str, ...]]
+    faction_words: dict[str, tuple[str, ...]]
+
+    def __getitem__(self, name: str) -> StatMeaning:
+        for meaning in self.stats:
+            if meaning.name == name:
+                return meaning
+        raise KeyError(name)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    @property
+    def lower_is_better(self) -> frozenset[str]:
+        """The stats for which the lower value is the stronger side (cost)."""
+        return frozenset(m.name for m in self.stats if m.lower_is_better)
+
+
+def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -> Meanings:
+    """Meanings from their JSON form, checked against the schema: every stat, no other."""
+    try:
+        raw = data["stats"]
+        stats = tuple(
+            StatMeaning(
+                name=name, description=item["description"],
+                abbreviations=tuple(item.get("abbreviations", ())),
+                phrasings=tuple(item["phrasings"]), most=tuple(item.get("most", ())),
+                least=tuple(item.get("least", ())),
+                lower_is_better=bool(item.get("lower_is_better", False)),
+            )
+            for name, item in raw.items()
+        )
+        groups = {k: tuple(v) for k, v in data.get("role_groups", {}).items()}
+        words = {k: tuple(v) for k, v in data.get("faction_words", {}).items()}
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise MeaningsError(f"{where}: missing or bad field {exc}") from exc
+    names = [m.name for m in stats]
+    missing = [n for n in schema.names if n not in names]
+    extra = [n for n in names if n not in schema.names]
+    if missing or extra:
+        raise MeaningsError(f"{where}: stats must match schema.json "
+                            f"(missing: {missing or 'none'}, unknown: {extra or 'none'})")
+    empty = [m.name for m in stats if not m.phrasings]
+    if empty:
+        raise MeaningsError(f"{where}: stats without phrasings: {', '.join(empty)}")
+    order = {n: i for i, n in enumerate(schema.names)}
+    return Meanings(tuple(sorted(stats, key=lambda m: order[m.name])), groups, words)
+
+
+@cache
+def load_meanings(world_dir: Path, schema: StatSchema) -> Meanings:
+    """Read `<world_dir>/meanings.json` (cached per folder and schema)."""
+    path = Path(world_dir) / MEANINGS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise MeaningsError(f"{path}: missing (the stats' meanings for question "
+                            "understanding)") from exc
+    except json.JSONDecodeError as exc:
+        raise MeaningsError(f"{path}: not valid JSON ({exc})") from exc
+    return parse_meanings(data, schema, str(path))
