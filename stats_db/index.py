@@ -22,7 +22,8 @@ from characters.schema import StatSchema
 from characters.world import Character, World
 
 TABLE = "cards"
-BASE_COLUMNS = ("key", "kind", "character_id", "faction", "patch", "text", "content_hash")
+BASE_COLUMNS = ("key", "kind", "character_id", "name", "faction", "role", "patch", "text",
+                "content_hash")
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -72,15 +73,16 @@ def build_rows(
         values = {n: stats[cid].get(n) for n in world.schema.names}
         card = render_stat_card(character, faction, values, changed_in[cid], world.schema)
         row = {"key": f"stats:{cid}", "kind": "stats", "character_id": cid,
-               "faction": character.faction, "patch": changed_in[cid], "text": card,
-               "content_hash": text_hash(card)}
+               "name": character.name, "faction": character.faction, "role": character.role,
+               "patch": changed_in[cid], "text": card, "content_hash": text_hash(card)}
         row.update({stat_column(n): None if v is None else float(v) for n, v in values.items()})
         rows[row["key"]] = row
         header = render_lore_card(character, faction).split("\n", 1)[0]
         for i, chunk in enumerate(lore_chunks(character.lore, lore_chunk_chars)):
             text = f"{header}\n{chunk}"
             lore = {"key": f"lore:{cid}:{i}", "kind": "lore", "character_id": cid,
-                    "faction": character.faction, "patch": "", "text": text,
+                    "name": character.name, "faction": character.faction,
+                    "role": character.role, "patch": "", "text": text,
                     "content_hash": text_hash(text)}
             lore.update({stat_column(n): None for n in world.schema.names})
             rows[lore["key"]] = lore
@@ -128,6 +130,11 @@ class LanceIndex:
             return None
         self._local.table = table
         return table
+
+    def outdated_layout(self) -> bool:
+        """Whether the table predates the current columns (it is then rebuilt from SQLite)."""
+        table = self.table()
+        return table is not None and table.schema != arrow_schema(self.schema, self.dim)
 
     def hashes(self) -> dict[str, str]:
         """key -> content hash of every row."""
@@ -194,15 +201,26 @@ class LanceIndex:
         if TABLE in db.list_tables().tables:
             db.drop_table(TABLE)
         self._local.table = None
+        self._local.__dict__.pop("at_version", None)
 
     def _table_at(self, tag: str | None):
-        """The table as it is now, or checked out at a patch's tag (None when not created)."""
+        """The table as it is now, or as of a patch's tag (None when not created); a checked-out
+        version is immutable, so each thread keeps the ones it has opened."""
         table = self.table()
         if table is None or tag is None:
             return table
-        table = self._db().open_table(TABLE)
-        table.checkout(tag)
-        return table
+        version = self.tags().get(tag)
+        if version is None:
+            raise KeyError(f"the index has no tag {tag!r}")
+        opened = self._local.__dict__.setdefault("at_version", {})
+        found = opened.get(version)
+        if found is None:
+            if len(opened) >= 32:
+                opened.clear()
+            found = self._db().open_table(TABLE)
+            found.checkout(version)
+            opened[version] = found
+        return found
 
     def search(self, vector, text: str, k: int, character_id: str | None = None,
                tag: str | None = None) -> list[dict]:
@@ -218,6 +236,39 @@ class LanceIndex:
         cols = ["key", "kind", "character_id", "text"]
         return [{c: r.get(c) for c in (*cols, "_relevance_score")}
                 for r in query.rerank(RRFReranker()).limit(k).to_list()]
+
+    def stat_row(self, character_id: str, tag: str) -> dict | None:
+        """A character's stat row (its `stat_<name>` columns) as of a patch's tag, or None."""
+        table = self._table_at(tag)
+        if table is None:
+            return None
+        cols = ["character_id", "patch", *(stat_column(n) for n in self.schema.names)]
+        rows = (table.search().where(f"key = {_quote('stats:' + character_id)}")
+                .select(cols).limit(1).to_list())
+        return rows[0] if rows else None
+
+    def ranking(self, stat: str, k: int, lowest: bool = False, faction: str | None = None,
+                roles: Iterable[str] = (), tag: str | None = None) -> list[dict]:
+        """The top `k` stat rows by one stat column, filtered by faction and roles, in one
+        query: LanceDB filters, orders (ties by name) and limits."""
+        from lancedb.query import ColumnOrdering
+
+        table = self._table_at(tag)
+        if table is None:
+            return []
+        column = stat_column(stat)
+        where = ["kind = 'stats'", f"{column} IS NOT NULL"]
+        if faction:
+            where.append(f"faction = {_quote(faction)}")
+        roles = sorted(roles)
+        if roles:
+            where.append(f"role IN ({', '.join(_quote(r) for r in roles)})")
+        order = [ColumnOrdering(column_name=column, ascending=lowest),
+                 ColumnOrdering(column_name="name")]
+        query = (table.search().where(" AND ".join(where))
+                 .select(["character_id", "name", "faction", "role", column])
+                 .order_by(order).limit(k))
+        return [{**r, "value": r[column]} for r in query.to_list()]
 
     def vector_search(self, vector, k: int, character_id: str | None = None,
                       tag: str | None = None) -> list[dict]:

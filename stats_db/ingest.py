@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the store opens through open_store, which repairs with this
     from stats_db.store import Store
 
 __all__ = ["CRASH_STEPS", "ImportResult", "PatchRejected", "import_file", "import_paths",
-           "rebuild_index", "repair_store", "seed", "sync_index"]
+           "rebuild_index", "repair_store", "replay_tags", "seed", "sync_index"]
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,11 @@ def _progress(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="card", disable=not (enabled and sys.stderr.isatty()))
 
 
-def sync_index(store: Store, tag: str | None = None, progress: bool = False) -> dict:
-    """Bring LanceDB in line with SQLite: embed changed cards, one merge_insert, FTS, tag, check."""
-    desired = store.desired_rows()
+def sync_index(store: Store, tag: str | None = None, progress: bool = False,
+               at: str | None = None) -> dict:
+    """Bring LanceDB in line with SQLite as of patch `at` (default: current): embed changed
+    cards, one merge_insert, FTS, tag, check."""
+    desired = store.desired_rows(at)
     existing = store.index.hashes()
     changed = [row for key, row in desired.items() if existing.get(key) != row["content_hash"]]
     stale = sorted(set(existing) - set(desired))
@@ -119,9 +121,11 @@ def import_patch(store: Store, patch: Patch, progress: bool = False) -> dict:
     rows = record.write_patch(store.db, patch, _characters_for(store, patch),
                               store.world.schema.names, crash_point)
     crash_point("sqlite-committed")
-    is_current = store.current_patch() == patch.id
     counts = {"characters": len(patch.entries), "stat_rows": rows}
-    counts.update(sync_index(store, tag=patch.id if is_current else None, progress=progress))
+    if store.current_patch() == patch.id:
+        counts.update(sync_index(store, tag=patch.id, progress=progress))
+    else:  # a backfill: every later patch's tag moves to a version that holds it
+        counts.update(replay_tags(store, patch.id, progress))
     record.set_patch_status(store.db, patch.id, "done")
     record.finish_run(store.db, run_id, "imported", counts)
     return counts
@@ -173,7 +177,11 @@ def import_file(store: Store, path: Path, backfill: bool = False) -> ImportResul
 
 
 def repair_store(store: Store, progress: bool = False) -> list[str]:
-    """Complete any patch a crash left pending; return the ids repaired."""
+    """Complete any patch a crash left pending, and rebuild an index of an older layout (its
+    columns); return the ids repaired."""
+    if store.index.outdated_layout():
+        log.warning("the index predates the current columns: rebuilding it from SQLite")
+        rebuild_index(store, progress)
     pending = [p.id for p in store.patches() if p.status != "done"]
     # One process imports at a time (DESIGN), so a run still 'running' at open was killed.
     store.db.execute("UPDATE import_runs SET outcome = 'crashed', finished_at = ?, error = "
@@ -184,7 +192,10 @@ def repair_store(store: Store, progress: bool = False) -> list[str]:
         return []
     with store.write_lock:
         log.warning("repairing patches left half-done by a crash: %s", ", ".join(pending))
-        sync_index(store, tag=store.current_patch(), progress=progress)
+        if pending == [store.current_patch()]:
+            sync_index(store, tag=store.current_patch(), progress=progress)
+        else:  # a backfill was cut short: every tag from the earliest pending patch on
+            replay_tags(store, pending[0], progress)
         for patch_id in pending:
             record.set_patch_status(store.db, patch_id, "done")
         store.db.execute("UPDATE import_runs SET outcome = 'repaired', finished_at = ? "
@@ -192,11 +203,27 @@ def repair_store(store: Store, progress: bool = False) -> list[str]:
     return pending
 
 
+def replay_tags(store: Store, from_patch: str | None = None, progress: bool = False) -> dict:
+    """Sync the index to every patch from `from_patch` (default: the first) to the current one,
+    tagging each: after a rebuild or a backfill every patch keeps a tag, so "as of patch P"
+    always reads the index. Only card texts that differ are embedded."""
+    ids = [p.id for p in store.patches()]
+    start = ids.index(from_patch) if from_patch in ids else 0
+    totals = {"embedded": 0, "deleted": 0, "index_rows": 0, "tagged": 0}
+    for patch_id in ids[start:]:
+        counts = sync_index(store, tag=patch_id, progress=progress, at=patch_id)
+        totals["embedded"] += counts["embedded"]
+        totals["deleted"] += counts["deleted"]
+        totals["index_rows"] = counts["index_rows"]
+        totals["tagged"] += 1
+    return totals
+
+
 def rebuild_index(store: Store, progress: bool = False) -> dict:
-    """Drop the LanceDB table and rebuild it from SQLite (tags of older patches are lost)."""
+    """Drop the LanceDB table and rebuild it from SQLite, with a tag for every patch."""
     with store.write_lock:
         store.index.drop()
-        counts = sync_index(store, tag=store.current_patch(), progress=progress)
+        counts = replay_tags(store, progress=progress)
         for p in store.patches():
             if p.status != "done":
                 record.set_patch_status(store.db, p.id, "done")

@@ -6,6 +6,7 @@ and LanceDB handle.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ from characters.schema import Number
 from characters.world import Character, World, get_world
 from stats_db import record
 from stats_db.embed import Embedder, default_embedder
-from stats_db.errors import UnknownCharacter, UnknownPatch, UnknownStat
-from stats_db.index import LanceIndex, build_rows
+from stats_db.errors import IndexUnhealthy, UnknownCharacter, UnknownPatch, UnknownStat
+from stats_db.index import LanceIndex, build_rows, stat_column
+
+log = logging.getLogger(__name__)
 
 SQLITE_NAME = "lorekeeper.sqlite"
 LANCE_NAME = "lance"
@@ -69,6 +72,17 @@ class PatchSummary:
     new_characters: list[str]
     buffs: list[tuple[str, str, Number, Number, float]]
     nerfs: list[tuple[str, str, Number, Number, float]]
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    """One line of a roster ranking."""
+
+    character_id: str
+    name: str
+    faction: str
+    role: str
+    value: Number
 
 
 @dataclass(frozen=True)
@@ -190,6 +204,41 @@ class Store:
         card = render_stat_card(character, faction, stats, row["id"], self.world.schema)
         return StatSnapshot(character, row["id"], stats, card)
 
+    def facts(self, character_id: str, patch: str | None = None) -> StatSnapshot:
+        """A character's stats as the index holds them at a patch's tag: what answers quote.
+
+        SQLite stays the record; only while an import is between its SQLite commit and its
+        LanceDB tag (or for an index that a crash left behind) does this read the record, so an
+        answer never mixes two patches."""
+        character = self.character(character_id)
+        row = self._patch_row(patch)
+        found = None
+        if row["id"] in self.index.tags():
+            found = self.index.stat_row(character_id, row["id"])
+        if found is None:
+            log.warning("index has no stat row for %s at %s: reading the record", character_id,
+                        row["id"])
+            return self.show(character_id, row["id"])
+        stats = self._typed({n: found[stat_column(n)] for n in self.world.schema.names})
+        faction = self.world.faction(character.faction)
+        card = render_stat_card(character, faction, stats, row["id"], self.world.schema)
+        return StatSnapshot(character, row["id"], stats, card)
+
+    def ranking(self, stat: str, k: int, lowest: bool = False, faction: str | None = None,
+                roles: tuple[str, ...] = (), patch: str | None = None) -> list[RankedRow]:
+        """The roster's top `k` by one stat at a patch's tag, from the index's stat columns."""
+        spec = self.world.schema.get(stat)
+        if spec is None:
+            known = ", ".join(self.world.schema.names)
+            raise UnknownStat(f"unknown stat {stat!r} (known: {known})")
+        row = self._patch_row(patch)
+        if row["id"] not in self.index.tags():
+            raise IndexUnhealthy(f"the index has no tag for patch {row['id']} "
+                                 "(run `python -m stats_db rebuild`)")
+        found = self.index.ranking(stat, k, lowest, faction, roles, row["id"])
+        return [RankedRow(r["character_id"], r["name"], r["faction"], r["role"],
+                          spec.coerce(r["value"])) for r in found]
+
     def _previous(self, patch_id: str) -> str | None:
         ids = [p.id for p in self.patches()]
         i = ids.index(patch_id)
@@ -253,9 +302,9 @@ class Store:
 
     # --- index ------------------------------------------------------------------------------
 
-    def desired_rows(self) -> dict[str, dict]:
-        """The rows the index should hold for the current patch (without vectors)."""
-        row = record.current_row(self.db)
+    def desired_rows(self, patch: str | None = None) -> dict[str, dict]:
+        """The rows the index should hold as of a patch (default: current; without vectors)."""
+        row = record.current_row(self.db) if patch is None else record.patch_row(self.db, patch)
         if row is None:
             return {}
         stats = record.stats_at(self.db, row["seq"])
@@ -266,7 +315,12 @@ class Store:
 
     def check_index(self) -> list[str]:
         """Why the index disagrees with SQLite (empty when healthy)."""
-        problems = [f"patch {p.id} is {p.status}" for p in self.patches() if p.status != "done"]
+        patches = self.patches()
+        problems = [f"patch {p.id} is {p.status}" for p in patches if p.status != "done"]
+        tags = self.index.tags()
+        untagged = [p.id for p in patches if p.id not in tags]
+        if untagged:
+            problems.append(f"no index tag for patch {', '.join(untagged)}")
         return problems + self.check_index_rows(self.desired_rows())
 
     def check_index_rows(self, desired: dict[str, dict]) -> list[str]:

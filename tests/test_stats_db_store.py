@@ -239,9 +239,17 @@ def test_backfill_and_full_patches(fresh, tmp_path):
             assert store.show(cid, patch_id).stats == stats
     assert store.status()["healthy"]
     ids = sorted(c.id for c in store.characters())
-    assert "2026-W41" not in store.index.tags()  # backfilled: as-of search uses the record
-    hits = store.search("health", ids[0], patch="2026-W41")
-    assert hits[0].kind == "stats" and hits[0].text == store.show(ids[0], "2026-W41").card
+    # a backfill re-tags every patch from it on, so each one reads the index, as the record says
+    tags = store.index.tags()
+    assert {"2026-W40", "2026-W41", "2026-W42"} <= set(tags)
+    assert tags["2026-W40"] < tags["2026-W41"] < tags["2026-W42"]
+    for patch_id in ("2026-W40", "2026-W41", "2026-W42"):
+        for cid in ids[:40]:
+            assert store.index.stat_row(cid, patch_id) is not None
+            assert store.facts(cid, patch_id).stats == store.show(cid, patch_id).stats
+    hits = store.search("health", ids[0], patch="2026-W41", k=8)
+    assert store.show(ids[0], "2026-W41").card.split("\n", 1)[1] in [
+        h.text.split("\n", 1)[1] for h in hits if h.kind == "stats"]
     full = {"patch": "2026-W49", "released": "2026-12-01", "kind": "full", "notes": "reset",
             "characters": [{"id": ids[0], "stats": {"health": 999, "attack": None}}]}
     before_other = store.show(ids[1]).stats
@@ -261,6 +269,7 @@ def test_rebuild_restores_a_lost_index(fresh):
     assert not store.status()["healthy"]
     rebuild_index(store)
     assert store.status()["healthy"]
+    assert set(store.index.tags()) == {p.id for p in store.patches()}  # every patch, not one
 
 
 def test_data_files_live_under_the_data_folder(seeded):
