@@ -82,7 +82,7 @@ def speak(facts: FallbackFacts, book: Phrasebook) -> str:
     slots = {"first": who.first_name, "name": who.name, "role": who.role.lower(),
              "region": who.region, "patch": facts.patch, "since": facts.since or "",
              "other": facts.other_name or ""}
-    parts = [_pick(book["open"], facts.key, "open")] if book["open"] else []
+    parts = [_fill(_pick(book["open"], facts.key, "open"), slots)] if book["open"] else []
     if facts.lore is not None:
         parts.append(_fill(book["lore"], {**slots, "lore": facts.lore}))
     if facts.changes is not None:
