@@ -312,7 +312,7 @@ class Engine:
             log.info("reply for %s rejected (%s); answering from the template: %r",
                      plan.character.id, ", ".join(verdict.reasons()), reply[:160])
             used_fallback = True
-            reply = fallback_answer(plan.fallback, voice, self.world.lexicons)
+            reply = fallback_answer(plan.fallback, voice)
         text = sanitize(reply.strip())
         return Answer(
             character_id=plan.character.id, name=plan.character.name,

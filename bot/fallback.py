@@ -1,16 +1,22 @@
 """Template answers that quote the facts exactly, in the faction's voice where it has one. Pure.
 
 Used when a generated reply fails verification twice: the player still gets an answer in
-character, and every number in it is copied from the facts as the stat card writes it.
+character, and every number in it is copied from the facts as the stat card writes it. A voice's
+phrases are data, `characters/voices/<faction>/phrasebook.json`; a faction without a voice
+folder is answered in plain sentences (`PLAIN`, the same form).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from characters.world import Character, LexiconEntry
+from characters.voices import NoVoiceError, get_voice
+from characters.world import Character
 
 Row = tuple[str, str]  # (stat label, value as written with its unit)
 Change = tuple[str, str, str]  # (stat label, old value, new value)
@@ -31,17 +37,23 @@ class FallbackFacts:
     key: str = ""
 
 
+Phrasebook = dict[str, Any]
+#: The phrasebook of the plain answer, for a faction without a voice.
+PLAIN: Phrasebook = {
+    "open": [],
+    "lore": "I am {name}, {role} of {region}. {lore}",
+    "no_changes": "Nothing about me has changed since patch {since}.",
+    "changes": {"frame": "Since patch {since}, {items}.",
+                "item": "my {label} went from {old} to {new}", "join": "and"},
+    "rows": {"frame": "My {items}.", "item": "{label} is {value}", "join": "and"},
+    "other_rows": {"frame": "{other}'s {items}.", "item": "{label} is {value}", "join": "and"},
+    "close": ["That is as of patch {patch}."],
+}
+
+
 def _pick(options: Sequence[str], key: str, salt: str) -> str:
     digest = hashlib.blake2b(f"{key}|{salt}".encode(), digest_size=4).digest()
     return options[int.from_bytes(digest, "little") % len(options)]
-
-
-def _word(lexicon: Sequence[LexiconEntry], gloss: str, default: str) -> str:
-    """The lexicon word whose gloss mentions `gloss`, or `default`."""
-    for entry in lexicon:
-        if gloss in entry.gloss.lower():
-            return entry.word.capitalize()
-    return default
 
 
 def _joined(parts: Sequence[str], last: str = "and") -> str:
@@ -50,99 +62,54 @@ def _joined(parts: Sequence[str], last: str = "and") -> str:
     return f"{', '.join(parts[:-1])} {last} {parts[-1]}"
 
 
-def orcish_answer(facts: FallbackFacts, lexicon: Sequence[LexiconEntry]) -> str:
-    """Short, blunt Orcish lines: "Me attack 91!"."""
-    me, key = facts.character.first_name, facts.key
-    battle, honour = _word(lexicon, "battle", "Brakk"), _word(lexicon, "honour", "Gorza")
-    curse, weak = _word(lexicon, "curse", "Skarn"), _word(lexicon, "weakling", "Snikk").lower()
-    yes = _word(lexicon, "yes", "Yarg")
-    lines = [_pick([f"{yes}! {me} answer.", f"{curse}! Me {me}. Listen, {weak}.",
-                    f"{battle}! Me {me} speak."], key, "open")]
-    if facts.lore is not None:
-        lines.append(f"Me {me}. Me {facts.character.role.lower()}! Me from "
-                     f"{facts.character.region}.")
-        lines.append(facts.lore)
-    if facts.changes is not None:
-        if not facts.changes:
-            lines.append(f"Nothing change since patch {facts.since}. Me same. Still strong!")
-        else:
-            lines.append(f"Since patch {facts.since}, things change!")
-        for label, old, new in facts.changes:
-            lines.append(f"Me {label.lower()} was {old}. Now {new}!")
-    for label, value in facts.rows:
-        lines.append(f"Me {label.lower()} {value}!")
-    if facts.other_name:
-        for label, value in facts.other_rows:
-            lines.append(f"{facts.other_name} {label.lower()} {value}. Puny!")
-    lines.append(_pick([f"Patch {facts.patch}. Me not lie. {honour}!",
-                        f"Numbers from patch {facts.patch}. {honour}!",
-                        f"That patch {facts.patch} truth, {weak}. {battle}!"], key, "close"))
-    return " ".join(lines)
+def _fill(template: str, slots: dict[str, str]) -> str:
+    """`template` with its {slots} filled in one pass (a filled value is never filled again)."""
+    return re.sub(r"\{(\w+)\}", lambda m: slots.get(m.group(1), m.group(0)), template)
 
 
-def elvish_answer(facts: FallbackFacts, lexicon: Sequence[LexiconEntry]) -> str:
-    """Long, courteous Elvish sentences with archaic forms."""
-    key = facts.key
-    hail = _word(lexicon, "greeting", "Sylvarae")
-    farewell = _word(lexicon, "farewell", "Ithquelle")
-    star, forest = _word(lexicon, "star", "aelith").lower(), _word(lexicon, "forest",
-                                                                    "thaloren").lower()
-    friend = _pick(["traveller", "friend", "young one"], key, "friend")
-    parts = [_pick([f"{hail}, {friend}; thou askest, and I shall answer thee truly.",
-                    f"{hail}, {friend}. 'Tis a fair question, and thou shalt have its answer.",
-                    f"{hail}, {friend}, for thy question doth deserve a true reply."], key, "open")]
+def _section(book: Phrasebook, name: str, items: list[dict[str, str]],
+             slots: dict[str, str]) -> str:
+    """A list of facts as the phrasebook says: one sentence each, or one list sentence."""
+    section = book[name]
+    filled = [_fill(section["item"], {**slots, **item}) for item in items]
+    text = " ".join(filled) if section["join"] == " " else _joined(filled, section["join"])
+    return _fill(section["frame"], {**slots, "items": text})
+
+
+def speak(facts: FallbackFacts, book: Phrasebook) -> str:
+    """The facts, and nothing else, in the phrases of `book`."""
+    who = facts.character
+    slots = {"first": who.first_name, "name": who.name, "role": who.role.lower(),
+             "region": who.region, "patch": facts.patch, "since": facts.since or "",
+             "other": facts.other_name or ""}
+    parts = [_fill(_pick(book["open"], facts.key, "open"), slots)] if book["open"] else []
     if facts.lore is not None:
-        parts.append(f"I am {facts.character.name}, {facts.character.role.lower()} of "
-                     f"{facts.character.region}, and long is my memory.")
-        parts.append(facts.lore)
+        parts.append(_fill(book["lore"], {**slots, "lore": facts.lore}))
     if facts.changes is not None:
-        if not facts.changes:
-            parts.append(f"Naught hath changed in me since patch {facts.since}; "
-                         "as the river runneth, so I remain.")
-        else:
-            moved = [f"my {label.lower()} hath gone from {old} to {new}"
-                     for label, old, new in facts.changes]
-            parts.append(f"Since patch {facts.since}, {_joined(moved)}, as leaves turn "
-                         "with the season.")
+        changes = [{"label": label.lower(), "old": old, "new": new}
+                   for label, old, new in facts.changes]
+        parts.append(_section(book, "changes", changes, slots) if changes
+                     else _fill(book["no_changes"], slots))
     if facts.rows:
-        mine = [f"my {label.lower()} is {value}" for label, value in facts.rows]
-        parts.append(f"Know thou that {_joined(mine)}, as certain as the {star} above "
-                     f"the {forest}.")
+        rows = [{"label": label.lower(), "value": value} for label, value in facts.rows]
+        parts.append(_section(book, "rows", rows, slots))
     if facts.other_name and facts.other_rows:
-        theirs = [f"{label.lower()} {value}" for label, value in facts.other_rows]
-        parts.append(f"And {facts.other_name} hath {_joined(theirs)}, as the record telleth.")
-    parts.append(f"So it standeth as of patch {facts.patch}. {farewell}.")
+        rows = [{"label": label.lower(), "value": value} for label, value in facts.other_rows]
+        parts.append(_section(book, "other_rows", rows, slots))
+    parts.append(_fill(_pick(book["close"], facts.key, "close"), slots))
     return " ".join(parts)
 
 
-def plain_answer(facts: FallbackFacts) -> str:
-    """The facts in plain sentences, for a faction without a voice."""
-    parts = []
-    if facts.lore is not None:
-        parts.append(f"I am {facts.character.name}, {facts.character.role.lower()} of "
-                     f"{facts.character.region}. {facts.lore}")
-    if facts.changes is not None:
-        if not facts.changes:
-            parts.append(f"Nothing about me has changed since patch {facts.since}.")
-        else:
-            moved = [f"my {label.lower()} went from {old} to {new}"
-                     for label, old, new in facts.changes]
-            parts.append(f"Since patch {facts.since}, {_joined(moved)}.")
-    if facts.rows:
-        parts.append(f"My {_joined([f'{lab.lower()} is {val}' for lab, val in facts.rows])}.")
-    if facts.other_name and facts.other_rows:
-        theirs = [f"{label.lower()} is {value}" for label, value in facts.other_rows]
-        parts.append(f"{facts.other_name}'s {_joined(theirs)}.")
-    parts.append(f"That is as of patch {facts.patch}.")
-    return " ".join(parts)
+def phrasebook(voice: str | None, voices: Path | None = None) -> Phrasebook:
+    """The phrasebook of `voice` (a faction), or `PLAIN` when it has none."""
+    if voice is None:
+        return PLAIN
+    try:
+        return get_voice(voice, voices).phrasebook
+    except NoVoiceError:
+        return PLAIN
 
 
-def fallback_answer(
-    facts: FallbackFacts, voice: str | None, lexicons: dict[str, tuple[LexiconEntry, ...]]
-) -> str:
-    """The template answer in `voice` ("orcish", "elvish", or None for plain)."""
-    if voice == "orcish":
-        return orcish_answer(facts, lexicons.get("orcish", ()))
-    if voice == "elvish":
-        return elvish_answer(facts, lexicons.get("elvish", ()))
-    return plain_answer(facts)
+def fallback_answer(facts: FallbackFacts, voice: str | None, voices: Path | None = None) -> str:
+    """The template answer in `voice` (a faction with a voice folder, or None for plain)."""
+    return speak(facts, phrasebook(voice, voices))

@@ -1,10 +1,11 @@
-"""Generate the game world: factions, stat schema, roster, lexicons and the patch history.
+"""Generate the game world: factions, stat schema, roster and the patch history.
 
     python -m characters.generate            # rewrite characters/data/ (byte for byte the same)
     python -m characters.generate --out DIR  # write somewhere else, e.g. to compare
 
 Seeded and deterministic: running it again reproduces the committed files exactly. This is data
-work, not runtime work: the bot only loads what it wrote.
+work, not runtime work: the bot only loads what it wrote. The voices (lines, lexicons, judge
+traits) are hand-written data in `characters/voices/`, not generated.
 """
 
 from __future__ import annotations
@@ -55,27 +56,6 @@ SCHEMA = StatSchema((
          ("regen", "regeneration", "hp regen", "healing"), decimals=1),
     Stat("cost", "int", "gold", 100, 20000, "Cost", ("price", "gold cost", "how much", "gold")),
 ))
-
-LEXICONS = {
-    "orcish": [
-        ("gorza", "honour"), ("brakk", "battle"), ("urzul", "chief"),
-        ("drakka", "friend, shield-brother"), ("skarn", "a curse, said when angry"),
-        ("yarg", "yes"), ("nakh", "no"), ("mogg", "meat, food"), ("thrak", "strength"),
-        ("gruntha", "clan"), ("vorku", "enemy"), ("snikk", "weakling, coward"),
-        ("bludgar", "blood"), ("krumm", "skull"), ("hrokk", "axe"), ("zagra", "victory"),
-        ("dakh", "fire"), ("ruuk", "charge! (a war-cry)"), ("ghul", "death"),
-        ("tarak", "scar"), ("omm", "home, the camp"),
-    ],
-    "elvish": [
-        ("sylvarae", "well met (a greeting)"), ("ithquelle", "farewell"), ("aelith", "star"),
-        ("thaloren", "forest"), ("lunaveth", "moon"), ("caelis", "sky"), ("vaelor", "friend"),
-        ("serennis", "peace"), ("ondriel", "river"), ("faelora", "leaf"),
-        ("sorevain", "memory"), ("talvessa", "season"), ("niriath", "light"),
-        ("andrevel", "arrow"), ("vireth", "honour"), ("saelwyn", "dawn"), ("morivel", "dusk"),
-        ("kethriel", "song"), ("ylvaran", "the elder ones"), ("ashavel", "blessing"),
-        ("varessa", "bow"), ("orvanis", "wisdom"),
-    ],
-}
 
 # Names that belong to other worlds; a generated name that equals one is dropped.
 FOREIGN_NAMES = {
@@ -472,8 +452,6 @@ def generate(out: Path) -> None:
     _dump(out / "factions.json", FACTIONS)
     _dump(out / "schema.json", SCHEMA.to_json())
     _dump(out / "roster.json", [c.to_json() for c in roster])
-    for faction, words in LEXICONS.items():
-        _dump(out / "lexicon" / f"{faction}.json", [{"word": w, "gloss": g} for w, g in words])
     for old in (out / "patches").glob("*.json"):
         old.unlink()
     for patch in make_patches(roster, rng):

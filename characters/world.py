@@ -1,6 +1,7 @@
 """The game world as loaded at runtime: factions, the stat schema, the roster and the lexicons.
 
-The files are written by `python -m characters.generate`; at runtime they are only read.
+The files are written by `python -m characters.generate`; at runtime they are only read. The
+lexicons come from the voice folders (`characters/voices/<faction>/lexicon.json`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from characters.meanings import Meanings, load_meanings
 from characters.schema import StatSchema, load_schema
+from characters.voices import LexiconEntry
+from characters.voices import lexicons as voice_lexicons
 
 DEFAULT_WORLD_DIR = Path(__file__).resolve().parent / "data"
 
@@ -67,14 +70,8 @@ ROSTER_FIELDS = ("name", "faction", "role", "region", "lore")
 
 
 @dataclass(frozen=True)
-class LexiconEntry:
-    word: str
-    gloss: str
-
-
-@dataclass(frozen=True)
 class World:
-    """Everything `characters/data` holds, loaded once."""
+    """Everything `characters/data` holds, and the voices' lexicons, loaded once."""
 
     factions: tuple[Faction, ...]
     schema: StatSchema
@@ -126,8 +123,8 @@ def _read_json(path: Path) -> object:
         raise WorldError(f"{path}: not valid JSON: {exc}") from exc
 
 
-def load_world(root: Path | None = None) -> World:
-    """Load factions, schema, roster and lexicons from a world folder."""
+def load_world(root: Path | None = None, voices: Path | None = None) -> World:
+    """Load factions, schema and roster from a world folder, and the lexicons of `voices`."""
     root = Path(root or DEFAULT_WORLD_DIR)
     factions = tuple(
         Faction(f["id"], f["name"], f.get("adapter"), f.get("description", ""))
@@ -138,10 +135,7 @@ def load_world(root: Path | None = None) -> World:
         characters = tuple(Character.from_json(c) for c in _read_json(root / "roster.json"))
     except KeyError as exc:
         raise WorldError(f"{root / 'roster.json'}: a character lacks field {exc}") from exc
-    lexicons = {}
-    for path in sorted((root / "lexicon").glob("*.json")):
-        lexicons[path.stem] = tuple(LexiconEntry(e["word"], e["gloss"]) for e in _read_json(path))
-    return World(factions, schema, characters, lexicons, root)
+    return World(factions, schema, characters, voice_lexicons(voices), root)
 
 
 _WORLD_CACHE: dict[Path, World] = {}

@@ -186,3 +186,13 @@ def test_run_discord_needs_the_token(monkeypatch):
     monkeypatch.delenv(config.bot.token_env, raising=False)
     with pytest.raises(MissingToken, match=config.bot.token_env):
         run_discord(config, engine=None)  # type: ignore[arg-type]
+
+
+def test_embed_colours_come_from_the_voice_folders():
+    from bot.discord_app.embeds import DEFAULT_COLOUR, colour_for
+    from characters.voices import get_voice, voiced_factions
+
+    colours = {f: colour_for(f).value for f in voiced_factions()}
+    assert colours == {f: get_voice(f).colour for f in voiced_factions()}
+    assert len(set(colours.values())) == len(colours)  # each faction its own colour
+    assert colour_for("goblin").value == DEFAULT_COLOUR

@@ -7,6 +7,8 @@ import pytest
 from bot.fallback import FallbackFacts, fallback_answer
 from bot.verify import safe_prefix, verify_reply
 from characters.numbers import invented_numbers
+from characters.voices import voiced_factions
+from training.voice import voice_score
 
 FACTS = "Hagga Grim-Eye, Orcish Spear-thrower. Patch 2026-W48.\nAttack: 91\nHealth: 1250 hp"
 SYSTEM = "You are Hagga Grim-Eye, Orcish Spear-thrower."
@@ -61,31 +63,42 @@ def _facts(world, **kw) -> FallbackFacts:
     return FallbackFacts(**base)
 
 
-@pytest.mark.parametrize("voice", ["orcish", "elvish", None])
+@pytest.mark.parametrize("voice", [*voiced_factions(), None])
 def test_fallback_quotes_every_fact_exactly(world, voice):
-    text = fallback_answer(_facts(world), voice, world.lexicons)
+    text = fallback_answer(_facts(world), voice)
     assert "91" in text and "12.5%" in text and "2026-W48" in text
     assert not invented_numbers(text, FACTS + "\nCrit chance: 12.5%")
 
 
 def test_fallback_voices_differ(world):
-    orc = fallback_answer(_facts(world), "orcish", world.lexicons)
-    elf = fallback_answer(_facts(world), "elvish", world.lexicons)
+    orc = fallback_answer(_facts(world), "orcish")
+    elf = fallback_answer(_facts(world), "elvish")
     assert "Me attack 91!" in orc
     assert any(w in elf.lower().split() for w in ("thou", "thee", "thy", "hath", "doth"))
     orc_words = {e.word.lower() for e in world.lexicons["orcish"]}
     assert orc_words & {w.strip("!.,").lower() for w in orc.split()}
 
 
+@pytest.mark.parametrize("voice", voiced_factions())
+def test_fallback_speaks_in_voice(world, voice):
+    # a template answer passes the bot's own voice check (MIN_VOICE_SCORE 0.2) with room
+    for kw in ({}, {"rows": (), "changes": (("Attack", "95", "91"),), "since": "2026-W47"},
+               {"rows": (), "lore": "The drums still beat."},
+               {"other_name": "Arariel Dawnsong", "other_rows": (("Attack", "77"),)}):
+        text = fallback_answer(_facts(world, **kw), voice)
+        assert voice_score(text, voice) >= 0.5, (voice, text)
+        assert "{" not in text and "}" not in text, text  # every slot filled
+
+
 def test_fallback_changes_and_lore(world):
     facts = _facts(world, rows=(), changes=(("Attack", "95", "91"),), since="2026-W47")
-    for voice in ("orcish", "elvish", None):
-        text = fallback_answer(facts, voice, world.lexicons)
+    for voice in (*voiced_factions(), None):
+        text = fallback_answer(facts, voice)
         assert "95" in text and "91" in text and "2026-W47" in text
     nothing = _facts(world, rows=(), changes=(), since="2026-W47")
-    assert "2026-W47" in fallback_answer(nothing, "orcish", world.lexicons)
+    assert "2026-W47" in fallback_answer(nothing, "orcish")
     lore = _facts(world, rows=(), lore="The drums still beat.")
-    assert "The drums still beat." in fallback_answer(lore, "elvish", world.lexicons)
+    assert "The drums still beat." in fallback_answer(lore, "elvish")
 
 
 def test_a_reply_must_state_an_asked_value():

@@ -48,7 +48,6 @@ def write_mini_world(root: Path) -> World:
     root.mkdir(parents=True, exist_ok=True)
     for name in ("factions.json", "schema.json"):
         shutil.copy(shipped.root / name, root / name)
-    shutil.copytree(shipped.root / "lexicon", root / "lexicon", dirs_exist_ok=True)
     roster = [c.to_json() for c in shipped.characters if c.id in keep]
     (root / "roster.json").write_text(json.dumps(roster, indent=1), encoding="utf-8")
     (root / "patches").mkdir(exist_ok=True)

@@ -7,6 +7,7 @@ import pytest
 
 from characters.config import ConfigError, TrainingConfig
 from characters.numbers import invented_numbers, mentions_value
+from characters.voices import voiced_factions
 from training.dialogue_data import (
     KIND_WEIGHTS,
     TRAIN_EXAMPLES,
@@ -18,7 +19,11 @@ from training.dialogue_data import (
 )
 from training.train import IGNORE, apply_overrides, batch_schedule, lr_at
 
-FACTIONS = ("orcish", "elvish")
+FACTIONS = tuple(voiced_factions())
+
+
+def test_every_faction_of_the_game_has_a_voice(world):
+    assert set(FACTIONS) == {f.id for f in world.factions}
 
 
 @pytest.fixture(scope="module", params=FACTIONS)

@@ -6,8 +6,11 @@ import statistics
 
 import pytest
 
+from characters.voices import voiced_factions
 from training.dialogue_data import load_examples
 from training.voice import NoVoiceError, voice_report, voice_score
+
+FACTIONS = voiced_factions()
 
 PLAIN = (
     "My attack is 43.",
@@ -23,12 +26,12 @@ PLAIN = (
 )
 
 
-@pytest.mark.parametrize("faction", ["orcish", "elvish"])
+@pytest.mark.parametrize("faction", FACTIONS)
 def test_plain_english_scores_low(faction):
     assert statistics.mean(voice_score(t, faction) for t in PLAIN) <= 0.1
 
 
-@pytest.mark.parametrize("faction", ["orcish", "elvish"])
+@pytest.mark.parametrize("faction", FACTIONS)
 def test_the_hand_written_voice_scores_high(faction):
     answers = [e.answer for e in load_examples(faction, "heldout")]
     assert statistics.mean(voice_score(a, faction) for a in answers) >= 0.85
@@ -56,9 +59,33 @@ def test_report_explains_the_score():
     assert set(report) >= {"lexicon", "short_sentences", "raw", "score"}
 
 
+@pytest.mark.parametrize("faction", FACTIONS)
+def test_other_voices_score_low_under_each_judge(faction):
+    # each judge hears its own voice: the other factions' held-out answers score well below it
+    # (the most: 0.19, Dwarvish under the Orcish judge, for its short plain sentences)
+    own = statistics.mean(voice_score(e.answer, faction) for e in load_examples(faction, "heldout"))
+    for other in FACTIONS:
+        if other != faction:
+            answers = [e.answer for e in load_examples(other, "heldout")]
+            mean = statistics.mean(voice_score(a, faction) for a in answers)
+            assert mean <= 0.25 and own - mean >= 0.6, other
+
+
+def test_dwarvish_and_human_traits():
+    dwarf = "We Runeshields hold health 1189. Good iron, that, from our brannoch."
+    human = "I'm sitting on health 1189, bricker. Worth the pay, isn't it?"
+    assert voice_score(dwarf, "dwarvish") >= 0.9 > voice_score(dwarf, "human")
+    assert voice_score(human, "human") >= 0.9 > voice_score(human, "dwarvish")
+    loud = voice_report("Me health 1189! We strong, brannoch!", "dwarvish")
+    assert loud["no_exclamation"] == 0.0 and loud["no_me_as_subject"] == 0.0
+    assert voice_report("Thou hast health 1189, friend.", "dwarvish")["no_archaic_forms"] == 0.0
+    plain = voice_report("I am here to help you with your quest.", "human")
+    assert plain["no_assistant_voice"] == 0.0 and plain["score"] == 0.0
+
+
 def test_a_faction_without_a_voice_raises():
     with pytest.raises(NoVoiceError):
-        voice_score("Well met, traveller.", "human")
+        voice_score("Well met, traveller.", "goblin")
 
 
 def test_empty_text_scores_zero():

@@ -41,10 +41,11 @@ def test_aliases_never_name_another_character(world):
 
 
 def test_factions_and_voices(world):
-    voiced = {f.id for f in world.factions if f.adapter}
-    assert voiced == {"orcish", "elvish"}
-    for faction in voiced:
-        lexicon = world.lexicons[faction]
+    assert {f.id for f in world.factions if f.adapter} == {"orcish", "elvish"}
+    assert set(world.lexicons) == {f.id for f in world.factions}  # every faction has a voice
+    words = [entry.word for lexicon in world.lexicons.values() for entry in lexicon]
+    assert len(words) == len(set(words))  # no word is shared by two voices
+    for lexicon in world.lexicons.values():
         assert len(lexicon) >= 20
         assert all(entry.word and entry.gloss for entry in lexicon)
 

@@ -3,8 +3,10 @@
     python -m training.dialogue_data                    # write characters/dialogue/<f>.jsonl
     python -m training.dialogue_data --faction orcish   # one faction
     python -m training.dialogue_data --check            # exit 1 when the files on disk differ
+    python -m training.dialogue_data --out /tmp/d       # write somewhere else, e.g. to compare
 
-Each voice's core lines live in `characters/dialogue/<faction>.voice.json`. The questions come
+Each voice's core lines live in its voice folder, `characters/voices/<faction>/lines.json`
+(with the grammar its lore is retold in, `style.json`). The questions come
 from `training/questions.py`, the facts from `characters.cards` (exactly what retrieval returns),
 and every stat value is drawn at random. A fifth of each faction's characters, and a quarter of
 every stat's values, are kept for the held-out split, so that no held-out character or value is
@@ -28,6 +30,7 @@ from characters.cards import render_changes, render_lore_card, render_ranking, r
 from characters.config import REPO_ROOT
 from characters.numbers import invented_numbers
 from characters.schema import Number, Stat
+from characters.voices import LoreGrammar, NoVoiceError, get_voice, voiced_factions
 from characters.world import Character, World, get_world
 from training import questions as Q
 
@@ -80,21 +83,17 @@ class Example:
         return cls(**json.loads(line))
 
 
-def voice_path(faction: str, folder: Path = DIALOGUE_DIR) -> Path:
-    return folder / f"{faction}.voice.json"
-
-
 def data_path(faction: str, split: str = "train", folder: Path = DIALOGUE_DIR) -> Path:
     """Where a faction's split lives: `<f>.jsonl` for train, `<f>.heldout.jsonl` for held-out."""
     return folder / (f"{faction}.jsonl" if split == "train" else f"{faction}.{split}.jsonl")
 
 
-def load_voice(faction: str, folder: Path = DIALOGUE_DIR) -> Voice:
+def load_voice(faction: str, voices: Path | None = None) -> Voice:
     """The hand-written core lines of a faction's voice."""
-    path = voice_path(faction, folder)
-    if not path.exists():
-        raise DialogueError(f"{path}: no voice file for faction {faction!r}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return get_voice(faction, voices).lines
+    except NoVoiceError as exc:
+        raise DialogueError(str(exc)) from exc
 
 
 def load_examples(faction: str, split: str = "train", folder: Path = DIALOGUE_DIR) -> list[Example]:
@@ -160,6 +159,7 @@ class Builder:
     characters: tuple[Character, ...]
     heldout: bool
     ranges: dict[str, tuple[float, float]]
+    grammar: LoreGrammar = field(default_factory=LoreGrammar)
 
     def stats(self, rng: random.Random) -> dict[str, Number]:
         return {
@@ -351,32 +351,6 @@ def make_changes(b: Builder, rng: random.Random, char: Character) -> tuple:
     return facts, question, answer, {n: stats[n] for n in names}, f"{key}{index}/q{qt}"
 
 
-def _orcish_lore(sentence: str) -> str:
-    """Lore in Orcish grammar: no articles."""
-    out = re.sub(r"\b(?:the|a|an)\s+", "", sentence, flags=re.IGNORECASE)
-    return out[:1].upper() + out[1:]
-
-
-ELVISH_FORMS = {"has": "hath", "does": "doth"}
-ELVISH_VERB = re.compile(r"\b(watches|guides|keeps|trusts|measures|sings|remembers|walks|"
-                         r"knows|speaks|holds|tends|guards|hunts|hopes|seeks)\b")
-
-
-def _eth(verb: str) -> str:
-    """The -eth form of a third-person verb: watches -> watcheth, guides -> guideth."""
-    stem = verb[:-2] if verb.endswith(("ches", "shes", "sses", "xes")) else verb[:-1]
-    return stem + ("th" if stem.endswith("e") else "eth")
-
-
-def _elvish_lore(sentence: str) -> str:
-    """Lore in Elvish grammar: hath and doth, and -eth verbs ("watcheth")."""
-    out = re.sub(r"\b(has|does)\b", lambda m: ELVISH_FORMS[m.group(1)], sentence)
-    return ELVISH_VERB.sub(lambda m: _eth(m.group(1)), out)
-
-
-LORE_GRAMMAR = {"orcish": _orcish_lore, "elvish": _elvish_lore}
-
-
 def make_lore(b: Builder, rng: random.Random, char: Character) -> tuple:
     stats, (patch, _) = b.stats(rng), _patch_ids(rng)
     faction = b.world.faction(b.faction)
@@ -385,7 +359,7 @@ def make_lore(b: Builder, rng: random.Random, char: Character) -> tuple:
         "\n\n" + render_lore_card(char, faction))
     sentences = [s.strip() + "." for s in char.lore.split(".") if s.strip()]
     told = " ".join(rng.sample(sentences, min(len(sentences), rng.choice((1, 2)))))
-    told = LORE_GRAMMAR.get(b.faction, str)(told)
+    told = b.grammar.apply(told)
     frame, index = _pick(rng, b.voice, "lore_frames")
     qt = rng.randrange(len(Q.LORE))
     answer = _wrap(b, rng, [_fill(frame, first=char.first_name).replace("{lore}", told)], 0.2,
@@ -523,13 +497,15 @@ MAKERS: dict[str, Callable] = {
 
 
 def build_split(world: World, faction: str, split: str, count: int,
-                folder: Path = DIALOGUE_DIR) -> list[Example]:
-    """`count` examples of one split, deterministic for a given world and voice file."""
+                voices: Path | None = None) -> list[Example]:
+    """`count` examples of one split, deterministic for a given world and voice folder."""
     train_chars, heldout_chars = split_characters(world, faction)
+    if not train_chars or not heldout_chars:
+        raise DialogueError(f"faction {faction!r} has too few characters to split")
     heldout = split == "heldout"
-    builder = Builder(world, faction, load_voice(faction, folder),
+    builder = Builder(world, faction, load_voice(faction, voices),
                       tuple(heldout_chars if heldout else train_chars), heldout,
-                      value_ranges(world))
+                      value_ranges(world), get_voice(faction, voices).lore_grammar)
     rng = random.Random(f"{SEED}-{faction}-{split}")
     kinds = list(KIND_WEIGHTS)
     examples = []
@@ -573,11 +549,13 @@ def variety(examples: list[Example]) -> dict[str, object]:
     return figures
 
 
-def write_faction(world: World, faction: str, folder: Path = DIALOGUE_DIR) -> dict[str, object]:
+def write_faction(world: World, faction: str, folder: Path = DIALOGUE_DIR,
+                  voices: Path | None = None) -> dict[str, object]:
     """Generate and write a faction's train and held-out splits; return their variety."""
     report = {}
+    folder.mkdir(parents=True, exist_ok=True)
     for split, count in (("train", TRAIN_EXAMPLES), ("heldout", HELDOUT_EXAMPLES)):
-        examples = build_split(world, faction, split, count, folder)
+        examples = build_split(world, faction, split, count, voices)
         text = "".join(e.to_json() + "\n" for e in examples)
         data_path(faction, split, folder).write_text(text, encoding="utf-8")
         report[split] = variety(examples)
@@ -585,26 +563,26 @@ def write_faction(world: World, faction: str, folder: Path = DIALOGUE_DIR) -> di
     return report
 
 
-def voiced_factions(folder: Path = DIALOGUE_DIR) -> list[str]:
-    """Every faction that has a voice file."""
-    return sorted(p.name.removesuffix(".voice.json") for p in folder.glob("*.voice.json"))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate the per-faction dialogue data.")
     parser.add_argument("--faction", action="append", help="only this faction (repeatable)")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the files are stale")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if the files on disk differ from what would be written")
+    parser.add_argument("--out", type=Path, default=DIALOGUE_DIR,
+                        help="folder to write (default: characters/dialogue)")
     args = parser.parse_args(argv)
     world = get_world()
     for faction in args.faction or voiced_factions():
         if args.check:
-            before = data_path(faction).read_bytes() if data_path(faction).exists() else b""
-            built = build_split(world, faction, "train", TRAIN_EXAMPLES)
-            if "".join(e.to_json() + "\n" for e in built).encode() != before:
-                print(f"{faction}: dialogue data is stale", file=sys.stderr)
-                return 1
+            for split, count in (("train", TRAIN_EXAMPLES), ("heldout", HELDOUT_EXAMPLES)):
+                path = data_path(faction, split, args.out)
+                built = build_split(world, faction, split, count)
+                text = "".join(e.to_json() + "\n" for e in built).encode()
+                if not path.exists() or path.read_bytes() != text:
+                    print(f"{faction}: {path.name} is stale", file=sys.stderr)
+                    return 1
             continue
-        report = write_faction(world, faction)
+        report = write_faction(world, faction, args.out)
         t, h = report["train"], report["heldout"]
         print(f"{faction}: {t['examples']} train, {h['examples']} held-out; "
               f"distinct-2 {t['distinct_2']}, templates {t['templates_used']}")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from characters.config import REPO_ROOT, get_config
 from characters.numbers import invented_numbers, mentions_value, misattributed_numbers
+from characters.voices import get_voice
 from characters.world import World, get_world
 from training.dialogue_data import Example, load_examples
 from training.prompt import Message, build_messages
@@ -38,26 +39,6 @@ TARGETS = {
     "lora_voice_min": 0.9, "lora_number_accuracy_min": 0.95, "base_plain_voice_max": 0.1,
     "lora_lead_over_prompted_min": 0.3, "prompt_shorter_min": 3.0,
 }
-# The style rules of ACCENTS.md, as a prompt: what the prompted base model is given.
-VOICE_RULES = {
-    "orcish": (
-        "Speak in the Orcish voice. Refer to yourself as \"me\" or by your own name, never \"I\" "
-        "(\"Me hit hard.\"). Drop the articles a, an, the and the verb \"to be\" (\"Axe heavy. "
-        "Arm strong.\"). Use short, blunt sentences under eight words, exclamations, growls and "
-        "grunts. Be boastful and scornful of weakness (\"puny\", \"soft\", \"little elf-thing\"); "
-        "be proud of your clan and scars. Quote every number exactly as the facts give it."
-    ),
-    "elvish": (
-        "Speak in the Elvish voice. Use archaic forms: thee, thou, thy, thine, 'tis, doth, hath, "
-        "and -eth/-est verbs (\"it seemeth\", \"thou knowest\"). Invert word order now and then "
-        "(\"Swift is my arrow.\"). Use long, flowing sentences, calm and courteous, and address "
-        "the listener (\"friend\", \"traveller\", \"young one\"). Speak of starlight, leaves, "
-        "rivers, seasons and the long memory of an ancient people. Quote every number exactly "
-        "as the facts give it."
-    ),
-}
-
-
 @dataclass(frozen=True)
 class Answer:
     """One generated answer and how it was judged."""
@@ -74,10 +55,12 @@ class Answer:
 
 
 def prompted_messages(world: World, example: Example) -> list[Message]:
-    """The tiny prompt with the faction's voice rules and lexicon added to the system line."""
+    """The tiny prompt with the faction's voice rules (ACCENTS.md, as the voice folder's
+    `style.json` writes them) and lexicon added to the system line."""
     messages = tiny_messages(world, example)
-    words = "; ".join(f"{e.word} = {e.gloss}" for e in world.lexicons[example.faction])
-    rules = f"{VOICE_RULES[example.faction]} Use these {example.faction} words: {words}."
+    voice = get_voice(example.faction)
+    words = "; ".join(f"{e.word} = {e.gloss}" for e in voice.lexicon)
+    rules = f"{voice.prompt_rules} Use these {example.faction} words: {words}."
     return [{"role": "system", "content": f"{messages[0]['content']} {rules}"}, *messages[1:]]
 
 

@@ -29,8 +29,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from characters.config import REPO_ROOT, ConfigError, TrainingConfig, get_config
+from characters.voices import voiced_factions
 from characters.world import World, get_world
-from training.dialogue_data import DialogueError, Example, data_hash, load_examples
+from training.dialogue_data import (
+    DIALOGUE_DIR,
+    DialogueError,
+    Example,
+    data_hash,
+    data_path,
+    load_examples,
+)
 from training.prompt import build_chat_messages, build_messages
 
 if TYPE_CHECKING:
@@ -252,19 +260,20 @@ def _load_checkpoint(model, optimizer, folder: Path, signature: dict) -> tuple[i
 
 def train(faction: str, config: TrainingConfig, output: Path, device: str | None = None,
           fresh: bool = False, quiet: bool = False, base: tuple | None = None,
-          ) -> dict[str, object]:
+          world: World | None = None, data_dir: Path = DIALOGUE_DIR) -> dict[str, object]:
     """Train one faction's adapter into `output`; return the metrics.
 
     `base` is an already loaded (model, tokenizer) to wrap instead of loading one; the trained
-    peft model is then left in `metrics["model"]`.
+    peft model is then left in `metrics["model"]`. `world` and `data_dir` default to the shipped
+    world and `characters/dialogue`.
     """
     import torch
     from tqdm import tqdm
 
     from training.base_model import load_base_model, model_id, pick_device, pick_dtype
 
-    world = get_world()
-    examples = load_examples(faction, "train")
+    world = world or get_world()
+    examples = load_examples(faction, "train", data_dir)
     full_config = dataclasses.replace(get_config(), training=config)
     device = pick_device(device)
     dtype = pick_dtype(device, config.bf16)
@@ -285,7 +294,7 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
     schedule = batch_schedule([len(e.input_ids) for e in kept], config.batch_size,
                               config.max_steps, config.seed)
-    signature = {"config": dataclasses.asdict(config), "data": data_hash(faction),
+    signature = {"config": dataclasses.asdict(config), "data": data_hash(faction, data_dir),
                  "dtype": str(dtype)}
     checkpoint = output / "checkpoints" / "latest"
     # skipped: steps whose loss or gradient was not finite, so no update was made
@@ -333,8 +342,8 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
     meta = {
         "faction": faction, "base_model": config.base_model,
         "base_model_id": base_id,
-        "data_file": str(Path("characters/dialogue") / f"{faction}.jsonl"),
-        "data_sha256": data_hash(faction), "adapter_dtype": ADAPTER_DTYPE,
+        "data_file": _shown_path(data_path(faction, "train", data_dir)),
+        "data_sha256": data_hash(faction, data_dir), "adapter_dtype": ADAPTER_DTYPE,
         "config": dataclasses.asdict(config), "torch": torch.__version__,
     }
     (output / "training_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -344,9 +353,18 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
     return {**metrics, "model": model} if given else metrics
 
 
+def _shown_path(path: Path) -> str:
+    """`path` relative to the repository when it lies inside it."""
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Train one faction's LoRA voice adapter.")
-    parser.add_argument("--faction", required=True, help="a voiced faction, e.g. orcish")
+    parser.add_argument("--faction", required=True,
+                        help="a faction with a voice folder in characters/voices, e.g. orcish")
     parser.add_argument("--output", type=Path, help="adapter folder (default: adapters_dir/F)")
     parser.add_argument("--device", help="cpu or cuda (default: CUDA when present)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
@@ -366,9 +384,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides |= {k[4:]: v for k, v in vars(args).items() if k.startswith("key_") and v}
     try:
         config = apply_overrides(get_config().training, overrides)
-        if args.faction not in config.factions:
-            raise ConfigError(f"faction {args.faction!r} is not in training.factions "
-                              f"{list(config.factions)}")
+        # A voice folder is enough to train; [training].factions lists the adapters that ship.
+        if args.faction not in voiced_factions():
+            raise ConfigError(f"faction {args.faction!r} has no voice folder in "
+                              f"characters/voices (voiced: {', '.join(voiced_factions())})")
         import torch
 
         torch.set_num_threads(max(1, args.threads))

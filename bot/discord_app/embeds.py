@@ -17,15 +17,19 @@ from bot.discord_app.limits import (
 )
 from bot.render import clip, sanitize
 from bot.views import Comparison, History, LoreCard, PatchView, StatCard
+from characters.voices import NoVoiceError, get_voice
 
 HISTORY_FILENAME = "history.png"
 TOP_MOVES = 5
-FACTION_COLOURS = {"orcish": 0xB5412B, "elvish": 0x3C9A5F}
 DEFAULT_COLOUR = 0x5865F2
 
 
 def colour_for(faction: str) -> discord.Colour:
-    return discord.Colour(FACTION_COLOURS.get(faction, DEFAULT_COLOUR))
+    """The faction's embed colour, from its voice folder (`style.json`), else the default."""
+    try:
+        return discord.Colour(get_voice(faction).colour)
+    except NoVoiceError:
+        return discord.Colour(DEFAULT_COLOUR)
 
 
 def limited_embed(
