@@ -442,7 +442,8 @@ def make_roster(b: Builder, rng: random.Random, char: Character) -> tuple:
         clauses = [_fill(rng.choice(b.voice["roster_clauses"]), name=c.name, value=stat.format(v))
                    for c, v in zip(chosen, values, strict=True)][:MAX_ROSTER_LISTED]
         intro = rng.choice(b.voice["roster_intro"])
-        while len(clauses) > 2 and len(f"{intro} {_listed(clauses)}") > MAX_ROSTER_CHARS:
+        limit = b.voice.get("max_roster_chars", MAX_ROSTER_CHARS)  # a wordier voice: fewer
+        while len(clauses) > 2 and len(f"{intro} {_listed(clauses)}") > limit:
             clauses.pop()  # long names: fewer of them, so that the answer ends in time
         listed = len(clauses)
         parts = [intro, _listed(clauses)]
