@@ -1,8 +1,10 @@
-"""The answer engine: resolve, retrieve, prompt, generate, verify, and answer.
+"""The answer pipeline: understand, retrieve, prompt, generate, verify, and answer.
 
 Every method is blocking (SQLite, LanceDB, the embedder and the model); async callers use
-`asyncio.to_thread`. The facts come from the store on every question, so an import is visible
-to the next answer without a restart.
+`asyncio.to_thread`. The facts an answer quotes are read from the LanceDB index at the patch's
+tag on every question, so an import is visible to the next answer without a restart. The
+model-free lookups are `bot.lookups.Lookups`; start-up, the scheduler and imports are
+`bot.lifecycle.Lifecycle`.
 """
 
 from __future__ import annotations
@@ -12,37 +14,39 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import Busy, NoPatches, UnknownAdapter, UnknownCharacter, UnknownPatch, UnknownStat
+from bot.errors import Busy, NoConversation, UnknownAdapter
 from bot.fallback import FallbackFacts, fallback_answer
-from bot.questions import Question, match_stat, name_prefixes, parse_question
+from bot.lifecycle import LazyGenerator, Lifecycle, make_generator
+from bot.lookups import Lookups
 from bot.render import sanitize
+from bot.understand import QuestionReader, Understanding
 from bot.verify import MIN_VOICE_SCORE, VoiceScorer, safe_prefix, verify_reply
-from bot.views import Answer, Comparison, History, LoreCard, PatchView, StatCard
-from characters.cards import render_changes, render_lore_card, render_stat_card
+from bot.views import Answer, Comparison, History, LoreCard, PatchView, Ranking, StatCard
+from characters.cards import render_changes, render_ranking, render_stat_card
 from characters.config import Config, get_config
 from characters.numbers import invented_numbers
-from characters.resolve import NameResolver, Resolution
 from characters.schema import Number
 from characters.world import Character, Faction, World
-from training.prompt import build_messages, system_line
+from training.prompt import Message, build_messages, system_line
 
 if TYPE_CHECKING:
-    from stats_db.ingest import ImportResult
+    from bot.generation.base import Generator
+    from bot.memory import ConversationMemory
     from stats_db.store import Store
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "Answer", "Comparison", "Engine", "History", "LoreCard", "PatchView", "StatCard",
+    "Answer", "Comparison", "Engine", "History", "LoreCard", "PatchView", "Ranking", "StatCard",
 ]
 
 # Appended to the question for the one regeneration after a reply fails verification.
 RETRY_HINT = " (Answer with the exact numbers from the facts.)"
-# For these stats a lower value is the stronger side in a comparison.
-LOWER_IS_BETTER = frozenset({"cost"})
+# An /ask about the roster shows this many ranked characters unless the player asked for more.
+ASK_RANKING_ROWS = 3
+ASK_RANKING_MAX = 5
 _AUTO = object()
 
 
@@ -61,6 +65,8 @@ class Plan:
     fallback: FallbackFacts
     compared: dict[str, Any] | None = None
     required: tuple[float, ...] = ()
+    required_names: tuple[str, ...] = ()
+    ranking: list[dict[str, Any]] | None = None
 
 
 def default_voice_scorer() -> VoiceScorer | None:
@@ -80,25 +86,24 @@ def default_voice_scorer() -> VoiceScorer | None:
     return score
 
 
-class Engine:
-    """Answers questions about characters from the store, in their faction's voice."""
+class Engine(Lookups, Lifecycle):
+    """Answers questions about characters from the index, in their faction's voice."""
 
-    def __init__(self, store: Store, generator, world: World | None = None,
+    def __init__(self, store: Store, generator: Generator, world: World | None = None,
                  config: Config | None = None, voice_scorer: Any = _AUTO,
-                 min_voice: float = MIN_VOICE_SCORE) -> None:
-        self.store = store
+                 min_voice: float = MIN_VOICE_SCORE,
+                 memory: ConversationMemory | None = None) -> None:
+        super().__init__(store, world, config or get_config())
         self.generator = generator
-        self.world = world or store.world
-        self.config = config or get_config()
-        self.schema = self.world.schema
         self.voice_scorer = default_voice_scorer() if voice_scorer is _AUTO else voice_scorer
         self.min_voice = min_voice
         self.scheduler = None
-        self._lock = threading.Lock()
-        self._resolver: tuple[str | None, NameResolver] | None = None
+        self._memory = memory
+        self._reader: QuestionReader | None = None
+        self._reader_lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: Config | None = None, generator=None,
+    def from_config(cls, config: Config | None = None, generator: Generator | None = None,
                     lazy: bool = False) -> Engine:
         """Open the store of the data folder and the generator the config names.
 
@@ -114,129 +119,119 @@ class Engine:
                 make_generator(config)
         return cls(store, generator, config=config)
 
-    # --- names ------------------------------------------------------------------------------
+    # --- understanding ----------------------------------------------------------------------
 
-    def resolver(self) -> NameResolver:
-        """Name resolution over the store's characters, rebuilt when a patch lands."""
-        patch = self.store.current_patch()
-        with self._lock:
-            if self._resolver is None or self._resolver[0] != patch:
-                cfg = self.config.characters
-                resolver = NameResolver(self.store.characters(), cfg.min_confidence,
-                                        cfg.suggestions)
-                self._resolver = (patch, resolver)
-            return self._resolver[1]
+    def reader(self) -> QuestionReader:
+        """The question reader (its examples embedded once, cached in the model cache)."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = QuestionReader(self.world, self.store.embedder.embed,
+                                              self.config.cache_dir)
+            return self._reader
 
-    def resolve(self, name: str) -> Character:
-        """The character a typed name means, or UnknownCharacter with the closest names."""
-        found = self.resolver().resolve(name)
-        if found.character is None:
-            raise UnknownCharacter(name, [c.name for c in found.suggestions])
-        return found.character
+    @property
+    def memory(self) -> ConversationMemory:
+        """Who each conversation last asked (the data folder's SQLite)."""
+        if self._memory is None:
+            from bot.memory import ConversationMemory
 
-    def suggest(self, text: str, limit: int = 25) -> list[Character]:
-        """Up to `limit` characters closest to a partly typed name (autocomplete)."""
-        return list(self.resolver().suggest(text, limit))
+            self._memory = ConversationMemory(self.store.sqlite_path,
+                                              self.config.bot.follow_up_minutes * 60)
+        return self._memory
 
-    def split_name(self, text: str, keep: int = 1) -> tuple[Character, str]:
-        """The character named at the start of `text` and the rest (longest name first)."""
-        resolver = self.resolver()
-        splits = name_prefixes(text, keep=keep) or name_prefixes(text)
-        tried: list[tuple[Resolution, str]] = [(resolver.resolve(n), r) for n, r in splits if n]
-        for found, rest in tried:
-            if found.character is not None and found.method != "fuzzy":
-                return found.character, rest
-        fuzzy = [(f, r) for f, r in tried if f.character is not None]
-        if fuzzy:
-            found, rest = max(fuzzy, key=lambda fr: fr[0].confidence)
-            return found.character, rest
-        query = splits[-1][0] if splits else text
-        suggestions = resolver.suggest(query, 5)
-        raise UnknownCharacter(query, [c.name for c in suggestions])
-
-    # --- patches ----------------------------------------------------------------------------
-
-    def patch_ids(self) -> list[str]:
-        """Imported patch ids, oldest first."""
-        return [p.id for p in self.store.patches()]
-
-    def _check_patch(self, patch: str | None, known: list[str]) -> str:
-        if not known:
-            raise NoPatches()
-        if patch is None:
-            return known[-1]
-        from bot.questions import normalize_patch
-
-        canonical = normalize_patch(patch, known)
-        if canonical not in known:
-            raise UnknownPatch(patch, known)
-        return canonical
+    def understand(self, character: Character, question: str,
+                   previous: Understanding | None = None) -> Understanding:
+        """What `question`, put to `character`, asks."""
+        return self.reader().read(question, self.patch_ids(),
+                                  lambda text: self.named_in(text, besides=character), previous)
 
     # --- answers ----------------------------------------------------------------------------
 
-    def ask(self, name: str, question: str, patch: str | None = None, adapter: str = "auto",
-            on_text: Callable[[str], None] | None = None) -> Answer:
-        """Answer a question put to a character, verified against the facts."""
+    def ask(self, name: str | None, question: str, patch: str | None = None,
+            adapter: str = "auto", on_text: Callable[[str], None] | None = None,
+            conversation: str | None = None) -> Answer:
+        """Answer a question put to a character, verified against the facts.
+
+        Without a name, the question goes to the character this `conversation` (a channel and
+        a user) asked last, within `[bot].follow_up_minutes`; an elliptical question ("and your
+        defense?") takes the rest of its meaning from the question before it.
+        """
         started = time.perf_counter()
-        character = self.resolve(name)
+        previous = None
+        remembered = self.memory.recall(conversation) if conversation else None
+        if name is None or not name.strip():
+            if remembered is None:
+                raise NoConversation()
+            character, typed = self.store.character(remembered.character_id), None
+        else:
+            character, typed = self.resolve_named(name)
+        if remembered is not None and remembered.character_id == character.id:
+            previous = remembered.reading(self.world, self.store.character_map())
         known = self.patch_ids()
-        parsed = parse_question(question, self.schema, known)
-        plan = self._plan(character, parsed, self._check_patch(patch or parsed.patch, known))
-        return self._answer(plan, adapter, on_text, started)
+        reading = self.understand(character, question, previous)
+        at = self.check_patch(patch or reading.patch, known)
+        plan = self._plan(character, reading, at)
+        answer = self._answer(plan, adapter, on_text, started)
+        if conversation:
+            self.memory.remember(conversation, character.id, reading)
+        extra: dict[str, Any] = {"resolved_from": typed, "follow_up": reading.follow_up}
+        return _with(answer, **extra)
 
     def changes(self, name: str, from_patch: str | None = None, to_patch: str | None = None,
                 on_text: Callable[[str], None] | None = None, adapter: str = "auto") -> Answer:
         """What changed for a character between two patches, told in its voice."""
         started = time.perf_counter()
-        character = self.resolve(name)
+        character, typed = self.resolve_named(name)
         known = self.patch_ids()
-        to_id = self._check_patch(to_patch, known)
-        since = self._check_patch(from_patch, known) if from_patch else None
+        to_id = self.check_patch(to_patch, known)
+        since = self.check_patch(from_patch, known) if from_patch else None
         text = f"What changed for you since patch {since}?" if since else "What changed for you?"
-        parsed = Question(text=text, since=since, wants_changes=True)
-        return self._answer(self._plan(character, parsed, to_id), adapter, on_text, started)
+        reading = Understanding(text=text, kind="changes", since=since)
+        answer = self._answer(self._plan(character, reading, to_id), adapter, on_text, started)
+        return _with(answer, resolved_from=typed)
 
-    def _plan(self, character: Character, q: Question, patch: str) -> Plan:
-        """Retrieve the facts for a parsed question and lay out the prompt's facts block."""
+    def _plan(self, character: Character, q: Understanding, patch: str) -> Plan:
+        """Retrieve the facts for an understood question and lay out the prompt's facts."""
+        if q.kind == "roster" and q.roster is not None:
+            return self._plan_roster(character, q, patch)
         faction = self.world.faction(character.faction)
-        snapshot = self.store.show(character.id, patch)
-        stats = snapshot.stats
+        stats = self.store.facts(character.id, patch).stats
         shown: tuple[str, ...] = q.stats
         extra_blocks: list[str] = []
         kind, changes_rows, lore, compared, other_rows = "stats", None, None, None, ()
-        other_name = None
-        since = None
-        if q.wants_changes:
+        other_name = since = None
+        if q.kind == "changes":
             kind = "changes"
-            since = self._check_patch(q.since, self.patch_ids()) if q.since else None
+            since = self.check_patch(q.since) if q.since else None
             diff = self.store.diff(character.id, from_patch=since, to_patch=patch)
             since = diff.from_patch
             changed = tuple(n for n in self.schema.names if n in diff.changes)
-            shown = shown or changed
-            extra_blocks.append(render_changes(diff.changes, diff.from_patch, self.schema))
+            shown = tuple(n for n in shown if n in changed) or changed
+            extra_blocks.append(render_changes({n: diff.changes[n] for n in shown},
+                                               diff.from_patch, self.schema))
             changes_rows = tuple(
                 (self.schema[n].label, self.schema[n].format_with_unit(diff.changes[n][0]),
-                 self.schema[n].format_with_unit(diff.changes[n][1])) for n in changed)
-        elif q.wants_lore and not q.stats:
+                 self.schema[n].format_with_unit(diff.changes[n][1])) for n in shown)
+        elif q.kind == "lore":
             kind = "lore"
-            lore = self._lore_chunk(character, q.text, patch)
+            lore = self._lore_chunk(character, q, patch)
             extra_blocks.append(lore)
-        other = self._other(character, q)
-        if other is not None:
+        if q.kind == "compare" and q.other is not None:
+            other = q.other
             kind = "compare"
             shown = shown or self.schema.names
-            other_snapshot = self.store.show(other.id, patch)
-            other_faction = self.world.faction(other.faction)
-            extra_blocks.append(render_stat_card(other, other_faction, other_snapshot.stats,
-                                                 patch, self.schema, only=shown))
+            other_stats = self.store.facts(other.id, patch).stats
+            extra_blocks.append(render_stat_card(other, self.world.faction(other.faction),
+                                                 other_stats, patch, self.schema, only=shown))
             other_name = other.name
             other_rows = tuple((self.schema[n].label,
-                                self.schema[n].format_with_unit(other_snapshot.stats.get(n)))
+                                self.schema[n].format_with_unit(other_stats.get(n)))
                                for n in shown)
             compared = {"character_id": other.id, "name": other.name,
-                        "facts": {n: other_snapshot.stats.get(n) for n in shown}}
-        if kind == "stats" and not shown:
-            shown = self.schema.names
+                        "facts": {n: other_stats.get(n) for n in shown}}
+        if kind == "stats":
+            kind = {"smalltalk": "smalltalk", "unknown_stat": "unknown_stat"}.get(q.kind, kind)
+            shown = shown or self.schema.names
         only = () if kind == "lore" else shown
         card = render_stat_card(character, faction, stats, patch, self.schema, only=only)
         facts_text = "\n".join([card, *extra_blocks])
@@ -247,27 +242,42 @@ class Engine:
             lore=lore, other_name=other_name, other_rows=other_rows,
             key=f"{character.id}|{q.text}")
         # The values the reply must state at least one of: the asked stats, or what changed.
-        asked = shown if (q.stats or kind == "changes") and kind != "lore" else ()
-        required = tuple(float(stats[n]) for n in asked if stats.get(n) is not None)
+        asked = shown if (q.stats or kind == "changes") and kind not in ("lore",) else ()
+        source = dict(stats)
+        if kind == "changes":
+            source = {n: diff.changes[n][1] for n in shown}
+        required = tuple(float(source[n]) for n in asked if source.get(n) is not None)
         return Plan(character, faction, patch, q.text, facts_text,
                     {n: stats.get(n) for n in only}, shown, kind, fallback, compared, required)
 
-    def _lore_chunk(self, character: Character, question: str, patch: str) -> str:
+    def _plan_roster(self, character: Character, q: Understanding, patch: str) -> Plan:
+        """A ranking over the roster from the index's stat columns, for the asker to tell."""
+        ask = q.roster
+        spec = self.schema[ask.stat]
+        count = min(ask.count, ASK_RANKING_MAX) if ask.listed else ASK_RANKING_ROWS
+        _, rows = self.ranked(ask.stat, ask.faction, ask.roles, count, ask.lowest, patch)
+        shown_rows = [(r.name, f"{self.world.faction(r.faction).name} {r.role}",
+                       spec.format_with_unit(r.value)) for r in rows]
+        facts_text = render_ranking(spec.label, shown_rows, patch, ask.lowest, ask.scope)
+        leaders = rows[: (count if ask.listed else 1)]
+        ranking = [{"rank": i, "id": r.character_id, "name": r.name, "value": r.value}
+                   for i, r in enumerate(rows, 1)]
+        fallback = FallbackFacts(
+            character=character, patch=patch,
+            ranking=tuple((r.name, spec.format_with_unit(r.value)) for r in leaders),
+            ranking_label=spec.label, key=f"{character.id}|{q.text}")
+        return Plan(character, self.world.faction(character.faction), patch, q.text,
+                    facts_text, {r.name: r.value for r in rows}, (ask.stat,), "roster",
+                    fallback, required=tuple(float(r.value) for r in leaders[:1]),
+                    required_names=tuple(r.name for r in leaders[:1]), ranking=ranking)
+
+    def _lore_chunk(self, character: Character, q: Understanding, patch: str) -> str:
         """The best lore chunk for the question from the index, else the roster's lore."""
-        for hit in self.store.search(question, character_id=character.id, patch=patch, k=4):
+        for hit in self.store.search(q.text, character_id=character.id, patch=patch, k=4,
+                                     vector=q.vector):
             if hit.kind == "lore":
                 return hit.text.split("\n", 1)[-1]
         return character.lore
-
-    def _other(self, character: Character, q: Question) -> Character | None:
-        """The second character a comparison names, if it names one that exists."""
-        if not q.compare_text:
-            return None
-        try:
-            other, _rest = self.split_name(q.compare_text, keep=0)
-        except UnknownCharacter:
-            return None
-        return None if other.id == character.id else other
 
     def pick_adapter(self, adapter: str, character: Character) -> str | None:
         """The adapter to generate with: auto (the faction's, if trained), none, or a name."""
@@ -288,14 +298,19 @@ class Engine:
             return None
         return next((f.id for f in self.world.factions if f.adapter == adapter), adapter)
 
+    def _verify(self, plan: Plan, reply: str, sys_line: str, voice: str | None):
+        others = [c.name for c in self.store.characters() if c.id != plan.character.id]
+        return verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
+                            self.min_voice, plan.required, self.schema.labels, others,
+                            plan.required_names)
+
     def _answer(self, plan: Plan, adapter: str, on_text, started: float) -> Answer:
         chosen = self.pick_adapter(adapter, plan.character)
         voice = self._voice_of(chosen)
         sys_line = system_line(plan.character, plan.faction)
         messages = build_messages(plan.character, plan.faction, plan.facts_text, plan.question)
         reply = self._stream(messages, chosen, plan.facts_text, sys_line, on_text)
-        verdict = verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
-                               self.min_voice, plan.required, self.schema.labels)
+        verdict = self._verify(plan, reply, sys_line, voice)
         regenerated, used_fallback = False, False
         # Greedy decoding says the same thing again in the same voice, so an answer that is right
         # but out of voice goes straight to the template; wrong facts get one more try.
@@ -306,8 +321,7 @@ class Engine:
             retry = build_messages(plan.character, plan.faction, plan.facts_text,
                                    plan.question + RETRY_HINT)
             reply = self._generate(retry, chosen)
-            verdict = verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
-                                   self.min_voice, plan.required, self.schema.labels)
+            verdict = self._verify(plan, reply, sys_line, voice)
         if not verdict.ok:
             log.info("reply for %s rejected (%s); answering from the template: %r",
                      plan.character.id, ", ".join(verdict.reasons()), reply[:160])
@@ -320,9 +334,9 @@ class Engine:
             facts=plan.facts, grounded=not invented_numbers(text, plan.facts_text),
             fallback=used_fallback, latency_s=time.perf_counter() - started,
             question=plan.question, stats_shown=plan.stats_shown, kind=plan.kind,
-            compared=plan.compared, regenerated=regenerated)
+            compared=plan.compared, regenerated=regenerated, ranking=plan.ranking)
 
-    def _generate(self, messages, adapter: str | None) -> str:
+    def _generate(self, messages: list[Message], adapter: str | None) -> str:
         from bot.generation.base import GeneratorBusy
 
         try:
@@ -330,7 +344,7 @@ class Engine:
         except GeneratorBusy as exc:
             raise Busy() from exc
 
-    def _stream(self, messages, adapter: str | None, facts: str, sys_line: str,
+    def _stream(self, messages: list[Message], adapter: str | None, facts: str, sys_line: str,
                 on_text: Callable[[str], None] | None) -> str:
         """Generate, passing each safe prefix to `on_text`; stop early once the reply fails."""
         if on_text is None:
@@ -359,178 +373,8 @@ class Engine:
                 close()
         return text
 
-    # --- views ------------------------------------------------------------------------------
 
-    def _card(self, character: Character, patch: str) -> StatCard:
-        snapshot = self.store.show(character.id, patch)
-        rows = [(s.label, s.format_with_unit(snapshot.stats.get(s.name)))
-                for s in self.schema.stats]
-        return StatCard(character, self.world.faction(character.faction).name, patch, rows)
+def _with(answer: Answer, **changes: Any) -> Answer:
+    from dataclasses import replace
 
-    def stats(self, name: str, patch: str | None = None) -> StatCard:
-        """A character's full stat card at a patch (default: current)."""
-        character = self.resolve(name)
-        return self._card(character, self._check_patch(patch, self.patch_ids()))
-
-    def compare(self, a: str, b: str, patch: str | None = None) -> Comparison:
-        """Two characters side by side, with the stronger side of each stat."""
-        left_c, right_c = self.resolve(a), self.resolve(b)
-        patch_id = self._check_patch(patch, self.patch_ids())
-        left_s = self.store.show(left_c.id, patch_id).stats
-        right_s = self.store.show(right_c.id, patch_id).stats
-        better = {}
-        for stat in self.schema.stats:
-            x, y = left_s.get(stat.name), right_s.get(stat.name)
-            if x is None or y is None or x == y:
-                better[stat.label] = "tie"
-                continue
-            left_wins = (x < y) if stat.name in LOWER_IS_BETTER else (x > y)
-            better[stat.label] = left_c.name if left_wins else right_c.name
-        return Comparison(self._card(left_c, patch_id), self._card(right_c, patch_id), better)
-
-    def history(self, name: str, stat: str) -> History:
-        """One stat of one character over every patch, with a chart."""
-        from bot.charts import history_png
-
-        character = self.resolve(name)
-        stat_name = match_stat(stat, self.schema)
-        if stat_name is None:
-            raise UnknownStat(stat, [s.label for s in self.schema.stats])
-        spec = self.schema[stat_name]
-        points = self.store.history(character.id, stat_name)
-        ylabel = f"{spec.label} ({spec.unit})" if spec.unit else spec.label
-        png = history_png(points, f"{character.name}: {spec.label}", ylabel)
-        return History(character, spec.label, spec.unit, points, png)
-
-    def patch_summary(self, patch: str | None = None) -> PatchView:
-        """A patch's notes, counts, new characters, biggest buffs and nerfs."""
-        summary = self.store.patch_summary(self._check_patch(patch, self.patch_ids()))
-        names = self.store.character_map()
-
-        def moves(items) -> list[tuple[str, str, str, str]]:
-            return [(names[cid].name if cid in names else cid, self.schema[s].label,
-                     self.schema[s].format(old), self.schema[s].format(new))
-                    for cid, s, old, new, _pct in items]
-
-        return PatchView(summary.patch, summary.released, summary.notes, summary.changed,
-                         [names[c].name if c in names else c for c in summary.new_characters],
-                         moves(summary.buffs), moves(summary.nerfs))
-
-    def whois(self, name: str) -> LoreCard:
-        """Who a character is: faction, role, home, aliases and lore."""
-        character = self.resolve(name)
-        faction = self.world.faction(character.faction)
-        return LoreCard(character, faction.name, render_lore_card(character, faction))
-
-    # --- data and lifecycle -----------------------------------------------------------------
-
-    def import_files(self, paths: list[Path]) -> list[ImportResult]:
-        """Import patch files into the store (the next answer sees them)."""
-        from stats_db.ingest import import_paths
-
-        return import_paths(self.store, [Path(p) for p in paths])
-
-    def rescan_inbox(self) -> list[ImportResult]:
-        """Import whatever waits in the inbox folder now."""
-        from stats_db.schedule import run_inbox_once
-
-        return run_inbox_once(self.store, self.store.data_dir / self.config.schedule.inbox_dir)
-
-    def status(self) -> dict[str, Any]:
-        """Store health, the generator's adapters and queue depth, and the next weekly import."""
-        out = dict(self.store.status())
-        out["adapters"] = list(self.generator.adapters)
-        out["queue_depth"] = int(getattr(self.generator, "queue_depth", 0) or 0)
-        out["next_import"] = self.next_import() or "scheduler off"
-        return out
-
-    def next_import(self) -> str | None:
-        """When the scheduler runs the weekly import next (UTC, ISO), None when it is off."""
-        if self.scheduler is None:
-            return None
-        from stats_db.schedule import JOB_ID
-
-        job = self.scheduler.get_job(JOB_ID)
-        when = getattr(job, "next_run_time", None)
-        return when.isoformat(timespec="minutes") if when else None
-
-    def warmup(self) -> None:
-        """Load the embedder and the model and run one tiny generation per adapter."""
-        self.store.embedder.embed(["warm up"])
-        warm = getattr(self.generator, "warmup", None)
-        if warm is not None:
-            warm()
-
-    def start_scheduler(self, loop=None, background: bool = False):
-        """Start the weekly import job (when enabled): inside a running asyncio loop, or with
-        `background=True` in a thread of its own (console mode, which has no loop)."""
-        if not self.config.schedule.enabled or self.scheduler is not None:
-            return self.scheduler
-        from stats_db.schedule import make_scheduler
-
-        scheduler = make_scheduler(self.config, self.store, asyncio=not background,
-                                   background=background)
-        if loop is not None and not background:
-            scheduler.configure(event_loop=loop)
-        scheduler.start()
-        self.scheduler = scheduler
-        return scheduler
-
-    def close(self) -> None:
-        """Stop the scheduler, the generator and this thread's store connection."""
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
-        close = getattr(self.generator, "close", None)
-        if close is not None:
-            close()
-        self.store.close()
-
-
-class LazyGenerator:
-    """A generator built on first use, so commands that never generate never load a model."""
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self._factory = factory
-        self._real = None
-        self._lock = threading.Lock()
-
-    def _get(self):
-        with self._lock:
-            if self._real is None:
-                self._real = self._factory()
-            return self._real
-
-    @property
-    def adapters(self) -> tuple[str, ...]:
-        return tuple(self._get().adapters)
-
-    @property
-    def queue_depth(self) -> int:
-        return 0 if self._real is None else int(getattr(self._real, "queue_depth", 0))
-
-    def generate(self, messages, adapter, max_new_tokens=None) -> str:
-        return self._get().generate(messages, adapter, max_new_tokens)
-
-    def stream(self, messages, adapter, max_new_tokens=None):
-        return self._get().stream(messages, adapter, max_new_tokens)
-
-    def warmup(self) -> None:
-        warm = getattr(self._get(), "warmup", None)
-        if warm is not None:
-            warm()
-
-    def close(self) -> None:
-        if self._real is not None and hasattr(self._real, "close"):
-            self._real.close()
-
-
-def make_generator(config: Config):
-    """The generator `[generation].backend` names: the local model or a remote server."""
-    if config.generation.backend == "remote":
-        from bot.generation.remote import RemoteGenerator
-
-        return RemoteGenerator(config)
-    from bot.generation.local import LocalGenerator
-
-    return LocalGenerator(config)
+    return replace(answer, latency_s=answer.latency_s, **changes)

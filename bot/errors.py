@@ -49,6 +49,19 @@ class UnknownStat(LorekeeperError):
         return f"No stat called {_quote(self.text)}. Stats: {', '.join(self.known)}."
 
 
+class UnknownFaction(LorekeeperError):
+    """The text names no faction (or no role, with `what="role"`); `known` lists them."""
+
+    def __init__(self, text: str, known: Sequence[str] = (), what: str = "faction") -> None:
+        self.text = text
+        self.known = list(known)
+        self.what = what
+        super().__init__(text, self.known)
+
+    def __str__(self) -> str:
+        return f"No {self.what} called {_quote(self.text)}. Choose one of: {', '.join(self.known)}."
+
+
 class UnknownAdapter(LorekeeperError):
     """The adapter asked for is neither auto, none, nor one the generator has."""
 
@@ -67,6 +80,15 @@ class NoPatches(LorekeeperError):
 
     def __str__(self) -> str:
         return "No stats have been imported yet (run `python -m stats_db seed`)."
+
+
+class NoConversation(LorekeeperError):
+    """A question without a character, and no recent question in this conversation."""
+
+    def __str__(self) -> str:
+        return ("Whom are you asking? Name a character (for example /ask character:Grukk "
+                "question:...); a question without a name goes to the character you asked last "
+                "here, for a few minutes.")
 
 
 class Busy(LorekeeperError):

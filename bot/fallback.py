@@ -34,6 +34,8 @@ class FallbackFacts:
     lore: str | None = None
     other_name: str | None = None
     other_rows: tuple[Row, ...] = ()
+    ranking: tuple[Row, ...] = ()  # (name, value as written) of a roster ranking, best first
+    ranking_label: str = ""
     key: str = ""
 
 
@@ -47,6 +49,7 @@ PLAIN: Phrasebook = {
                 "item": "my {label} went from {old} to {new}", "join": "and"},
     "rows": {"frame": "My {items}.", "item": "{label} is {value}", "join": "and"},
     "other_rows": {"frame": "{other}'s {items}.", "item": "{label} is {value}", "join": "and"},
+    "ranking": {"frame": "By {stat}: {items}.", "item": "{who} ({value})", "join": "and"},
     "close": ["That is as of patch {patch}."],
 }
 
@@ -96,6 +99,11 @@ def speak(facts: FallbackFacts, book: Phrasebook) -> str:
     if facts.other_name and facts.other_rows:
         rows = [{"label": label.lower(), "value": value} for label, value in facts.other_rows]
         parts.append(_section(book, "other_rows", rows, slots))
+    if facts.ranking:
+        ranked = [{"who": name, "value": value} for name, value in facts.ranking]
+        section = "ranking" if "ranking" in book else None
+        parts.append(_section(book if section else PLAIN, "ranking", ranked,
+                              {**slots, "stat": facts.ranking_label.lower()}))
     parts.append(_fill(_pick(book["close"], facts.key, "close"), slots))
     return " ".join(parts)
 

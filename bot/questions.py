@@ -1,9 +1,9 @@
-"""Question understanding: which stats a question is about, which patch, and what kind it is.
+"""The exact step of question understanding: stat terms, patch ids and names as written.
 
-Pure functions over the stat schema and plain text. Phrases that name a stat without any of its
-terms ("how tough are you?", "how fast do you swing?") are matched first; then stat terms
-(labels, names and synonyms), longest first, so "attack speed" wins over "attack" and "speed";
-a word of five letters or more also matches a term with a small typo ("atack", "helth").
+Pure functions over the stat schema and plain text. Stat terms (labels, names, synonyms and the
+abbreviations of meanings.json) match longest first, so "attack speed" wins over "attack" and
+"speed"; a word of five letters or more also matches a term with a small typo ("atack",
+"helth"). What a question means beyond its words is `bot.understand`.
 """
 
 from __future__ import annotations
@@ -12,68 +12,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
+from characters.meanings import Meanings
 from characters.resolve import fold
 from characters.schema import StatSchema
 
 # Terms that are also everyday words: they count only when written in capitals ("AS").
 ENGLISH_WORDS = frozenset({"as"})
-# Vague terms: they count only when the text names no other stat ("how much health" is health).
-WEAK_TERMS = frozenset({("how", "much")})
 # A term of at least this many letters matches a word with a small typo.
 FUZZY_MIN_LETTERS = 5
 FUZZY_MIN_SCORE = 85.0
 
 PATCH_RE = re.compile(r"\b(\d{4}-w\d{1,2}(?:-[a-z0-9]+)?)\b", re.IGNORECASE)
 SHORT_PATCH_RE = re.compile(r"\b(w\d{1,2}(?:-[a-z0-9]+)?)\b", re.IGNORECASE)
+WEEK_RE = re.compile(r"\bweek\s*(\d{1,2})\b", re.IGNORECASE)
+HOTFIX_RE = re.compile(r"\s*\bhot-?fix\b", re.IGNORECASE)
 SINCE_RE = re.compile(r"\bsince\s+(?:patch\s+)?(\S+)", re.IGNORECASE)
-CHANGES_RE = re.compile(
-    r"\b(chang\w*|nerf\w*|buff\w*|differen\w*|what'?s new|new this (?:week|patch)|since)\b",
-    re.IGNORECASE,
-)
-LORE_RE = re.compile(
-    r"\b(who are you|about (?:yourself|you)|your (?:story|past|home|homeland|clan|people|lore|"
-    r"background|origins?|life|tale)|where (?:are|do) you (?:from|live|come from)|tell me about|"
-    r"lore|backstory|background|who is|what are you)\b",
-    re.IGNORECASE,
-)
-COMPARE_RE = re.compile(
-    r"\b(?:vs\.?|versus|than|against|compared? (?:yourself |you )?(?:to|with))\s+(.+)$",
-    re.IGNORECASE,
-)
-# Phrases that ask for a stat by what it does rather than by a name. Without them "how tough are
-# you?" named no stat, so the bot served the full card, and the adapter answered "not recorded";
-# "how fast do you swing?" was speed and "how much magic have you got?" was cost.
-STAT_PHRASES = tuple((re.compile(pattern, re.IGNORECASE), stat) for pattern, stat in (
-    (r"\bhow (?:fast|quick(?:ly)?|often) (?:do|can) you (?:swing|attack|strike)\b", "attack_speed"),
-    (r"\bhow (?:fast|quick(?:ly)?) (?:do|can) you (?:heal|regenerate|regen|recover)\b",
-     "health_regen"),
-    (r"\bhow (?:fast|quick(?:ly)?) (?:do|can) you (?:move|run|walk)\b", "speed"),
-    (r"\bhow hard (?:do|can) you hit\b|\bhow much damage (?:do|can) you (?:do|deal)\b",
-     "attack"),
-    (r"\bhow (?:tough|tanky|sturdy) are you\b", "defense"),
-    (r"\bhow much (?:damage )?can you take\b", "health"),
-    (r"\bhow much magic\b(?!\s+power)|\bmana pool\b", "mana"),
-    (r"\bhow (?:strong|powerful) (?:is|are) your (?:magic|spells?)\b", "ability_power"),
-))
-ALL_STATS_RE = re.compile(r"\b(all|every|your) stats?\b|\bstat ?(?:card|sheet|block)\b",
-                          re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Question:
-    """What a question asks, as far as plain text tells."""
-
-    text: str
-    stats: tuple[str, ...] = ()
-    patch: str | None = None
-    since: str | None = None
-    wants_changes: bool = False
-    wants_lore: bool = False
-    wants_all: bool = False
-    compare_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,11 +41,13 @@ class _Term:
 
 
 @cache
-def _terms(schema: StatSchema) -> tuple[_Term, ...]:
-    """Every term of every stat, as folded word tuples, longest (in letters) first."""
+def _terms(schema: StatSchema, meanings: Meanings | None = None) -> tuple[_Term, ...]:
+    """Every term of every stat (labels, names, synonyms and the abbreviations of
+    meanings.json), as folded word tuples, longest (in letters) first."""
     seen: dict[tuple[str, ...], _Term] = {}
     for stat in schema.stats:
-        for raw in (stat.label, stat.name.replace("_", " "), *stat.synonyms):
+        extra = meanings[stat.name].abbreviations if meanings is not None else ()
+        for raw in (stat.label, stat.name.replace("_", " "), *stat.synonyms, *extra):
             words = tuple(fold(raw).split())
             if words and words not in seen:
                 seen[words] = _Term(words, stat.name, raw)
@@ -104,69 +63,86 @@ def _words(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
-def find_stats(text: str, schema: StatSchema) -> tuple[str, ...]:
-    """The stats a text names, in the order it names them: phrases, then terms longest first,
-    then terms with a small typo."""
+class TermHit(NamedTuple):
+    """A stat term found in a text: where (word position, character span), which stat, and
+    the term as listed."""
+
+    pos: int
+    stat: str
+    raw: str
+    start: int
+    end: int
+
+
+def find_terms(text: str, schema: StatSchema, meanings: Meanings | None = None,
+               ) -> list[TermHit]:
+    """Every stat term in `text`: terms longest first, each matched exactly or with a small
+    typo, on words no longer term took."""
     words = _words(text)
     folded = [w for w, _, _ in words]
+    shouting = text.upper() == text
     used = [False] * len(words)
-    found: list[tuple[int, str, bool]] = []
-    for pattern, stat in STAT_PHRASES:
-        if stat not in schema.names:
-            continue
-        for match in pattern.finditer(text):
-            inside = [i for i, (_, _, at) in enumerate(words) if match.start() <= at < match.end()]
-            if inside and not any(used[i] for i in inside):
-                for i in inside:
-                    used[i] = True
-                found.append((inside[0], stat, False))
-    terms = _terms(schema)
-    for term in terms:  # exact matches, longest first
-        n = len(term.words)
-        for i in range(len(words) - n + 1):
-            if any(used[i : i + n]) or tuple(folded[i : i + n]) != term.words:
-                continue
-            if term.words[0] in ENGLISH_WORDS and not words[i][1].isupper():
-                continue
-            used[i : i + n] = [True] * n
-            found.append((i, term.stat, term.words in WEAK_TERMS))
-    for term in terms:  # then small typos, on words no exact term took
+    found: list[TermHit] = []
+    terms = _terms(schema, meanings)
+    exact_terms = {t.words for t in terms}
+    for term in terms:
         n = len(term.words)
         joined = " ".join(term.words)
-        if len(joined.replace(" ", "")) < FUZZY_MIN_LETTERS:
-            continue
+        typo_ok = len(joined.replace(" ", "")) >= FUZZY_MIN_LETTERS
         for i in range(len(words) - n + 1):
             window = folded[i : i + n]
-            if any(used[i : i + n]) or any(len(w) < 3 for w in window):
+            if any(used[i : i + n]):
                 continue
-            if fuzz.ratio(" ".join(window), joined) >= FUZZY_MIN_SCORE:
-                used[i : i + n] = [True] * n
-                found.append((i, term.stat, term.words in WEAK_TERMS))
-    strong = [(i, stat) for i, stat, weak in found if not weak]
-    found = strong or [(i, stat) for i, stat, _ in found]
+            if tuple(window) == term.words:
+                if term.words[0] in ENGLISH_WORDS and (
+                        shouting or not words[i][1].isupper()
+                        or (i + 1 < len(words) and folded[i + 1] == "of")):
+                    continue  # "as" is Attack speed only as "AS", never in "as of"
+            elif tuple(window) in exact_terms or not (
+                    typo_ok and all(len(w) >= 3 for w in window)
+                    and fuzz.ratio(" ".join(window), joined) >= FUZZY_MIN_SCORE):
+                continue  # (words that are a term themselves are never another's typo)
+            used[i : i + n] = [True] * n
+            last = words[i + n - 1]
+            found.append(TermHit(i, term.stat, term.raw, words[i][2], last[2] + len(last[1])))
+    return sorted(found)
+
+
+def find_stats(text: str, schema: StatSchema, meanings: Meanings | None = None,
+               ) -> tuple[str, ...]:
+    """The stats a text names by their words, in the order it names them."""
     ordered: list[str] = []
-    for _, stat in sorted(found):
+    for _, stat, *_rest in find_terms(text, schema, meanings):
         if stat not in ordered:
             ordered.append(stat)
     return tuple(ordered)
 
 
-def match_stat(text: str, schema: StatSchema) -> str | None:
+def match_stat(text: str, schema: StatSchema, meanings: Meanings | None = None) -> str | None:
     """The one stat a short text names ("atk", "attack speed"), or None."""
-    found = find_stats(text, schema)
-    if not found and text.strip().lower() in ENGLISH_WORDS:
-        found = find_stats(text.upper(), schema)
+    found = find_stats(text, schema, meanings)
+    if not found and text.strip().lower() in ENGLISH_WORDS:  # "as" alone is Attack speed
+        word = (text.strip().lower(),)
+        found = tuple(t.stat for t in _terms(schema, meanings) if t.words == word)
     return found[0] if found else None
 
 
 def find_patch(text: str, known: Sequence[str]) -> str | None:
-    """A patch id written in the text ("2026-W47", "patch W47"), matched to a known id if any."""
-    match = PATCH_RE.search(text)
-    if match:
-        return normalize_patch(match.group(1), known)
-    match = SHORT_PATCH_RE.search(text)
-    if match:
-        return normalize_patch(match.group(1), known)
+    """A patch id written in the text ("2026-W47", "patch W47", "week 47", "the W45 hotfix",
+    "the hotfix"), matched to a known id if any."""
+    for pattern in (PATCH_RE, SHORT_PATCH_RE, WEEK_RE):
+        match = pattern.search(text)
+        if match:
+            typed = match.group(1)
+            if pattern is WEEK_RE:
+                typed = f"W{int(typed):02d}"
+            if HOTFIX_RE.match(text[match.end():]) and "hotfix" not in typed.lower():
+                typed += "-hotfix"
+            return normalize_patch(typed, known)
+    if HOTFIX_RE.search(text):
+        hotfixes = [p for p in known if "hotfix" in p.lower()]
+        if hotfixes:
+            return hotfixes[-1]
     return None
 
 
@@ -182,32 +158,6 @@ def normalize_patch(text: str, known: Sequence[str]) -> str:
     if suffix:  # "W45" with a hotfix beside it: the plain weekly patch
         return min(suffix, key=len)
     return typed
-
-
-def parse_question(text: str, schema: StatSchema, known_patches: Sequence[str] = ()) -> Question:
-    """Everything `text` asks that plain matching can tell: stats, patch, changes, lore, compare."""
-    wants_changes = bool(CHANGES_RE.search(text))
-    since = None
-    rest = text
-    if wants_changes:
-        match = SINCE_RE.search(text)
-        if match and (PATCH_RE.match(match.group(1)) or SHORT_PATCH_RE.match(match.group(1))):
-            since = normalize_patch(match.group(1), known_patches)
-            rest = text[: match.start()] + text[match.end() :]
-    compare = COMPARE_RE.search(text)
-    compare_text = compare.group(1).strip(" ?!.,") if compare else None
-    patch_text = rest if compare is None else rest.replace(compare.group(0), " ")
-    stat_text = text if compare is None else text[: compare.start()]
-    return Question(
-        text=text,
-        stats=find_stats(stat_text, schema),
-        patch=find_patch(patch_text, known_patches),
-        since=since,
-        wants_changes=wants_changes,
-        wants_lore=bool(LORE_RE.search(text)),
-        wants_all=bool(ALL_STATS_RE.search(text)),
-        compare_text=compare_text or None,
-    )
 
 
 def split_quoted(text: str) -> tuple[str, str] | None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from characters.numbers import invented_numbers, mentions_value, misattributed_numbers
+from characters.resolve import fold
 
 MENTION_RE = re.compile(r"@(?:everyone|here)\b|<@[!&]?\d+>|<#\d+>|<@&?\d*>", re.IGNORECASE)
 # The labels of the prompt's user turn; a reply that contains them is repeating the prompt.
@@ -34,11 +35,14 @@ class Verdict:
     out_of_voice: bool = False
     empty: bool = False
     missing: bool = False
+    foreign_names: tuple[str, ...] = ()
+    missing_name: bool = False
 
     @property
     def ok(self) -> bool:
         return not (self.invented or self.misattributed or self.leaked or self.mentions
-                    or self.out_of_voice or self.empty or self.missing)
+                    or self.out_of_voice or self.empty or self.missing or self.foreign_names
+                    or self.missing_name)
 
     @property
     def only_voice(self) -> bool:
@@ -53,6 +57,9 @@ class Verdict:
             out.append("empty")
         if self.missing:
             out.append("states none of the asked values")
+        out += [f"names {n}, who is not in the facts" for n in self.foreign_names]
+        if self.missing_name:
+            out.append("names none of the ranked characters")
         if self.leaked:
             out.append("repeats the prompt")
         if self.mentions:
@@ -73,6 +80,27 @@ def _squash(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def _folded_words(text: str) -> str:
+    return f" {fold(text)} "
+
+
+def foreign_names(reply: str, facts: str, known_names: Sequence[str]) -> tuple[str, ...]:
+    """The roster names (full names) that the reply holds and the facts do not."""
+    said, given = _folded_words(reply), _folded_words(facts)
+    out = []
+    for name in known_names:
+        key = f" {fold(name)} "
+        if key.strip() and key in said and key not in given:
+            out.append(name)
+    return tuple(out)
+
+
+def names_any(reply: str, names: Sequence[str]) -> bool:
+    """Whether the reply names at least one of `names` (by full name or first name)."""
+    said = _folded_words(reply)
+    return any(f" {fold(n)} " in said or f" {fold(n).split()[0]} " in said for n in names if n)
+
+
 def verify_reply(
     reply: str,
     facts: str,
@@ -82,11 +110,15 @@ def verify_reply(
     min_voice: float = MIN_VOICE_SCORE,
     required: Sequence[float] = (),
     labels: Sequence[str] = (),
+    known_names: Sequence[str] = (),
+    required_names: Sequence[str] = (),
 ) -> Verdict:
     """Check a whole reply against the facts block and the prompt it answered.
 
     `required` holds the values the question asked for: the reply must state at least one.
     `labels` are the schema's stat labels: a number must belong to the stat its clause names.
+    `known_names` are the roster's names: a reply may name only those the facts hold;
+    `required_names` (a ranking's leaders) must be named, at least one of them.
     """
     if not reply.strip():
         return Verdict(empty=True)
@@ -101,6 +133,8 @@ def verify_reply(
         voice=voice,
         out_of_voice=voice is not None and voice < min_voice,
         missing=bool(required) and not any(mentions_value(reply, v) for v in required),
+        foreign_names=foreign_names(reply, facts, known_names),
+        missing_name=bool(required_names) and not names_any(reply, required_names),
     )
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from characters.schema import Number
 from characters.world import Character
 
-__all__ = ["Answer", "Comparison", "History", "LoreCard", "PatchView", "StatCard"]
+__all__ = ["Answer", "Comparison", "History", "LoreCard", "PatchView", "Ranking", "StatCard",
+           "read_as"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Answer:
     kind: str = "stats"
     compared: dict[str, Any] | None = None
     regenerated: bool = False
+    resolved_from: str | None = None
+    follow_up: bool = False
+    ranking: list[dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The answer JSON of DESIGN.md (plus question, stats_shown, kind)."""
@@ -48,7 +52,21 @@ class Answer:
         }
         if self.compared is not None:
             out["compared"] = self.compared
+        if self.ranking is not None:
+            out["ranking"] = self.ranking
+        out["resolved_from"] = self.resolved_from
+        out["follow_up"] = self.follow_up
         return out
+
+    @property
+    def read_as(self) -> str | None:
+        """How a fuzzy name was read: "read 'grukk' as Rukka Blackcleaver", else None."""
+        return read_as(self.resolved_from, self.name)
+
+
+def read_as(typed: str | None, name: str) -> str | None:
+    """ "read 'grukk' as Rukka Blackcleaver" when a typed name was read by a fuzzy match."""
+    return f"read '{typed}' as {name}" if typed else None
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,7 @@ class StatCard:
     faction_name: str
     patch: str
     rows: list[tuple[str, str]]
+    resolved_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,3 +120,22 @@ class LoreCard:
     character: Character
     faction_name: str
     text: str
+    resolved_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A roster ranking: rows of (rank, id, name, faction name, role, value as written, value)."""
+
+    stat_label: str
+    unit: str
+    patch: str
+    scope: str
+    lowest: bool
+    rows: list[tuple[int, str, str, str, str, str, Number]]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """`python -m bot top --json`: one object per row, with `id`, `name` and `value`."""
+        return [{"rank": rank, "id": cid, "name": name, "faction": faction, "role": role,
+                 "value": value, "shown": shown, "stat": self.stat_label, "patch": self.patch}
+                for rank, cid, name, faction, role, shown, value in self.rows]

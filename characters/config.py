@@ -94,6 +94,7 @@ class BotConfig:
     cooldown_s: float = 5.0
     queue_size: int = 32
     stream_edit_interval_s: float = 1.0
+    follow_up_minutes: float = 15.0
 
 
 @dataclass(frozen=True)

@@ -34,16 +34,16 @@ FACTIONS = [
 ]
 
 SCHEMA = StatSchema((
-    Stat("level", "int", "", 1, 60, "Level", ("lvl", "rank", "how experienced")),
+    Stat("level", "int", "", 1, 60, "Level", ("lvl", "rank")),
     Stat("health", "int", "hp", 100, 12000, "Health",
          ("hp", "hit points", "health points", "life", "vitality")),
     Stat("mana", "int", "mp", 0, 6000, "Mana", ("mp", "magic points", "energy")),
     Stat("attack", "int", "", 1, 600, "Attack",
-         ("atk", "damage", "dmg", "attack power", "hit hard")),
+         ("atk", "damage", "dmg", "attack power")),
     Stat("defense", "int", "", 0, 400, "Defense",
          ("def", "armor", "armour", "toughness", "defence")),
     Stat("speed", "int", "", 100, 550, "Speed",
-         ("move speed", "movement speed", "movespeed", "ms", "how fast")),
+         ("move speed", "movement speed", "movespeed", "ms")),
     Stat("attack_speed", "float", "/s", 0.2, 3.0, "Attack speed",
          ("as", "attacks per second", "swing speed", "attack rate"), decimals=2),
     Stat("crit_chance", "float", "%", 0.0, 75.0, "Crit chance",
@@ -51,10 +51,10 @@ SCHEMA = StatSchema((
          decimals=1),
     Stat("attack_range", "int", "", 100, 900, "Attack range", ("range", "reach")),
     Stat("ability_power", "int", "", 0, 800, "Ability power",
-         ("ap", "spell power", "magic power", "power")),
+         ("ap", "spell power", "magic power")),
     Stat("health_regen", "float", "/s", 0.0, 50.0, "Health regen",
          ("regen", "regeneration", "hp regen", "healing"), decimals=1),
-    Stat("cost", "int", "gold", 100, 20000, "Cost", ("price", "gold cost", "how much", "gold")),
+    Stat("cost", "int", "gold", 100, 20000, "Cost", ("price", "gold cost", "gold")),
 ))
 
 # Names that belong to other worlds; a generated name that equals one is dropped.

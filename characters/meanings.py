@@ -42,6 +42,10 @@ class Meanings:
     stats: tuple[StatMeaning, ...]
     role_groups: dict[str, tuple[str, ...]]
     faction_words: dict[str, tuple[str, ...]]
+    ambiguous_terms: frozenset[str] = frozenset()
+    lowest_words: tuple[str, ...] = ()
+    highest_words: tuple[str, ...] = ()
+    roster_words: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> StatMeaning:
         for meaning in self.stats:
@@ -74,6 +78,10 @@ def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -
         )
         groups = {k: tuple(v) for k, v in data.get("role_groups", {}).items()}
         words = {k: tuple(v) for k, v in data.get("faction_words", {}).items()}
+        ambiguous = frozenset(data.get("ambiguous_terms", ()))
+        lowest = tuple(data.get("lowest_words", ()))
+        highest = tuple(data.get("highest_words", ()))
+        roster = tuple(data.get("roster_words", ()))
     except (KeyError, TypeError, AttributeError) as exc:
         raise MeaningsError(f"{where}: missing or bad field {exc}") from exc
     names = [m.name for m in stats]
@@ -86,7 +94,8 @@ def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -
     if empty:
         raise MeaningsError(f"{where}: stats without phrasings: {', '.join(empty)}")
     order = {n: i for i, n in enumerate(schema.names)}
-    return Meanings(tuple(sorted(stats, key=lambda m: order[m.name])), groups, words)
+    return Meanings(tuple(sorted(stats, key=lambda m: order[m.name])), groups, words,
+                    ambiguous, lowest, highest, roster)
 
 
 @cache

@@ -7,6 +7,7 @@ hyphens, and a first name alone when only one character carries it.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
@@ -75,6 +76,7 @@ class NameResolver:
                 self._by_alias.setdefault(compact(alias), c)
             firsts[compact(c.first_name)].append(c)
         self._by_first = {k: v[0] for k, v in firsts.items() if len(v) == 1}
+        self.role_words = frozenset(compact(c.role) for c in self.characters)
         # Fuzzy candidates: every name, alias and unique first name, as compact keys.
         self._keys: list[str] = []
         self._owners: list[Character] = []
@@ -106,6 +108,13 @@ class NameResolver:
         if best_score < CLEAR_WIN and best_score - runner_up < MIN_MARGIN:
             return Resolution(text, None, best_score, "ambiguous", suggestions)
         return Resolution(text, best, best_score, "fuzzy", suggestions)
+
+    def exact(self, text: str) -> Character | None:
+        """The character `text` names exactly (id, name, alias or unique first name), if any."""
+        query = text.strip()
+        key = compact(query)
+        return (self._by_id.get(query) or self._by_name.get(key) or self._by_alias.get(key)
+                or self._by_first.get(key)) if key else None
 
     def suggest(self, text: str, limit: int = 5) -> tuple[Character, ...]:
         """The `limit` closest characters to `text`, best first (for autocomplete)."""
@@ -145,3 +154,24 @@ def resolver_for(world: World, min_confidence: float = 0.80, suggestions: int = 
 def resolve_character(text: str, resolver: NameResolver | None = None) -> Resolution:
     """Resolve a typed name against the shipped roster (or the given resolver)."""
     return (resolver or _default_resolver()).resolve(text)
+
+
+def find_named(text: str, resolver: NameResolver, besides: str | None = None,
+               max_words: int = 4) -> Character | None:
+    """A real character that `text` names anywhere in it (exact id, name, alias or unique first
+    name, or a close fuzzy match of two or more words written with a capital), other than the
+    one with id `besides`; longest names first. None when it names none."""
+    words = [re.sub(r"['’]s$", "", w.strip(".!?;:,'\"()")) for w in text.split()]
+    for size in range(max_words, 0, -1):
+        for start in range(len(words) - size + 1):
+            chunk = " ".join(words[start:start + size])
+            if len(compact(chunk)) < 3 or compact(chunk) in resolver.role_words:
+                continue  # a role ("what does an ironbreaker do") is no one's name
+            found = resolver.exact(chunk)
+            if found is None and size >= 2 and chunk[:1].isupper():
+                fuzzy = resolver.resolve(chunk)
+                if fuzzy.method == "fuzzy" and fuzzy.confidence >= 0.9:
+                    found = fuzzy.character
+            if found is not None and found.id != besides:
+                return found
+    return None

@@ -344,8 +344,9 @@ class Store:
         }
 
     def search(self, question: str, character_id: str | None = None, patch: str | None = None,
-               k: int = 4) -> list[Hit]:
-        """Hybrid search (vector plus full text, fused by RRF) over stat cards and lore."""
+               k: int = 4, vector=None) -> list[Hit]:
+        """Hybrid search (vector plus full text, fused by RRF) over stat cards and lore;
+        `vector` is the question's embedding when the caller has it already."""
         if character_id is not None:
             self.character(character_id)
         tag, fallback = None, False
@@ -355,7 +356,8 @@ class Store:
                 tag = patch
             else:
                 fallback = True  # untagged (e.g. backfilled): stats from the record, lore current
-        vector = self.embedder.embed([question])[0]
+        if vector is None:
+            vector = self.embedder.embed([question])[0]
         words = " ".join(WORD_RE.findall(question))
         if words:
             rows = self.index.search(vector, words, k, character_id, tag)

@@ -125,7 +125,7 @@ def test_changes_lore_and_compare_feed_the_prompt(seeded_store):
     assert "Changed since patch 2026-W47" in _facts_of(engine.generator.calls[-1][0])
     lore = engine.ask(ORC, "who are you? tell me your story")
     assert lore.kind == "lore" and "Hagga" in _facts_of(engine.generator.calls[-1][0])
-    compare = engine.ask(ORC, "is your attack higher than Grukk's?")
+    compare = engine.ask(ORC, "is your attack higher than Rukka's?")
     other = compare.compared
     assert compare.kind == "compare" and other is not None and set(other["facts"]) == {"attack"}
     assert f"Attack: {other['facts']['attack']}" in _facts_of(engine.generator.calls[-1][0])

@@ -1,0 +1,407 @@
+"""Question understanding by meaning: which stats a question is about and what kind it is.
+
+Two steps, both over data in `characters/data/`:
+1. Exact: the stats' labels, names, synonyms (schema.json) and abbreviations (meanings.json),
+   patch ids, and the roster's names. Cheap, and right whenever they match.
+2. Meaning: the question is embedded with the MiniLM embedder the index already loads and
+   compared with the stats' descriptions and phrasings (meanings.json) and with example
+   questions of each kind (intents.json). A measured threshold decides that a question names
+   no stat; a measured margin decides that it names two (`Thresholds`, set by
+   `python -m bench understand --tune` on the tuning part of the understanding set only).
+
+A comparison needs a real character's name; a follow-up ("and your defense?", "what about as
+of W44?") takes what it leaves out from the question before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bot.questions import (
+    PATCH_RE,
+    SHORT_PATCH_RE,
+    SINCE_RE,
+    TermHit,
+    find_patch,
+    find_terms,
+)
+from characters.resolve import fold
+from characters.world import Character, World
+
+log = logging.getLogger(__name__)
+
+INTENTS_FILE = "intents.json"
+KINDS = ("stats", "all", "changes", "lore", "smalltalk", "unknown_stat", "roster", "compare")
+NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10}
+MAX_FOLLOW_UP_WORDS = 7
+THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
+# What a stat term becomes when the kind of question is read ("has your attack changed?").
+MASK_WORD = "attack"
+# Where a question on several stats splits into clauses, each read for its own stat.
+CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The measured cut-offs of the meaning step (intents.json, "thresholds")."""
+
+    stat: float = 0.55  # below: the question names no stat (open)
+    second: float = 0.04  # a second stat within this of the best is asked too
+    over: float = 0.05  # a stat this much nearer than the kind's examples makes a stat question
+    roster: float = 0.65  # a roster question with no superlative, faction, role or count
+    clause: float = 0.7  # a clause of a several-stat question this sure of a stat adds it
+    changes_bias: float = 0.0  # "what changed" wins when this close to the nearest kind
+    sure: float = 0.8  # the meaning is sure of a stat ...
+    prefer: float = 0.15  # ... and this much surer than of the one stat word the text holds
+    kind_over: float = 0.15  # a kind (lore, small talk, ...) this much nearer than any stat
+    # wins over the stat words in the question ("armour penetration?" is no Defense question)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Thresholds:
+        return cls(**{k: float(v) for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class RosterAsk:
+    """A question about the whole roster: one stat, a filter and an order."""
+
+    stat: str
+    faction: str | None = None
+    roles: tuple[str, ...] = ()
+    scope: str = ""
+    count: int = 3
+    lowest: bool = False
+    listed: bool = False  # the player asked for several ("top 5"), not only the leader
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What a question asks, by words and by meaning."""
+
+    text: str
+    kind: str
+    stats: tuple[str, ...] = ()
+    patch: str | None = None
+    since: str | None = None
+    other: Character | None = None
+    roster: RosterAsk | None = None
+    follow_up: bool = False
+    stat_scores: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    kind_scores: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def names_stat(self) -> bool:
+        return bool(self.stats)
+
+
+def load_intents(world_dir: Path) -> tuple[dict[str, tuple[str, ...]], Thresholds]:
+    """The example questions of each kind and the measured thresholds."""
+    path = Path(world_dir) / INTENTS_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    intents = {k: tuple(v) for k, v in data["intents"].items()}
+    return intents, Thresholds.from_json(data.get("thresholds", {}))
+
+
+class QuestionReader:
+    """Reads a question against the stat meanings and the kinds' examples (embedded once)."""
+
+    def __init__(self, world: World, embed: Callable[[list[str]], np.ndarray],
+                 cache_dir: Path | None = None, thresholds: Thresholds | None = None) -> None:
+        self.world = world
+        self.schema = world.schema
+        self.meanings = world.meanings
+        self._embed = embed
+        intents, measured = load_intents(world.root)
+        self.thresholds = thresholds or measured
+        stat_texts = [(m.name, t) for m in self.meanings.stats for t in (m.description,
+                                                                         *m.phrasings)]
+        # The kinds' examples are read as the questions are: with their stat words masked.
+        kind_texts = [(k, _masked(t, find_terms(t, self.schema, self.meanings)))
+                      for k, texts in intents.items() for t in texts]
+        sup_texts = [(f"{m.name}|{d}", t) for m in self.meanings.stats
+                     for d, pool in (("most", m.most), ("least", m.least)) for t in pool]
+        self._stat_groups = self._groups([s for s, _ in stat_texts])
+        self._kind_groups = self._groups([k for k, _ in kind_texts])
+        self._sup_groups = self._groups([s for s, _ in sup_texts])
+        texts = [t for _, t in stat_texts + kind_texts + sup_texts]
+        matrix = self._bank(texts, cache_dir)
+        a, b = len(stat_texts), len(stat_texts) + len(kind_texts)
+        self._stats, self._kinds, self._sups = matrix[:a], matrix[a:b], matrix[b:]
+        self._faction_words = {fold(w): fid for fid, words in self.meanings.faction_words.items()
+                               for w in words}
+        for faction in world.factions:
+            self._faction_words.setdefault(fold(faction.name), faction.id)
+        roles = sorted({c.role for c in world.characters})
+        self._roles = {fold(r): (r,) for r in roles} | {fold(r) + "s": (r,) for r in roles}
+        for group, members in self.meanings.role_groups.items():
+            self._roles.setdefault(fold(group), tuple(members))
+            self._roles.setdefault(fold(group) + "s", tuple(members))
+
+    def _bank(self, texts: list[str], cache_dir: Path | None) -> np.ndarray:
+        """The embedded examples, cached on disk by their content (start-up stays fast)."""
+        digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:20]
+        path = Path(cache_dir) / "understanding" / f"{digest}.npy" if cache_dir else None
+        if path is not None and path.exists():
+            cached = np.load(path)
+            if cached.shape[0] == len(texts):
+                return cached
+        matrix = np.asarray(self._embed(texts), dtype=np.float32)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, matrix)
+            tmp.replace(path)
+        return matrix
+
+    # --- scores -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _groups(labels: list[str]) -> list[tuple[str, int, int]]:
+        """(label, start, end) of each run of equal labels (the banks are built label by
+        label)."""
+        out: list[tuple[str, int, int]] = []
+        for i, label in enumerate(labels):
+            if out and out[-1][0] == label:
+                out[-1] = (label, out[-1][1], i + 1)
+            else:
+                out.append((label, i, i + 1))
+        return out
+
+    @staticmethod
+    def _best(sims: np.ndarray, groups: list[tuple[str, int, int]], top: int = 1,
+              ) -> dict[str, float]:
+        """Each label's score: the mean of its `top` nearest examples."""
+        out: dict[str, float] = {}
+        for label, start, end in groups:
+            part = sims[start:end]
+            if top == 1 or len(part) <= top:
+                value = float(part.max()) if top == 1 else float(part.mean())
+            else:
+                value = float(np.partition(part, -top)[-top:].mean())
+            out[label] = max(value, out.get(label, -1.0))
+        return out
+
+    def scores(self, vector: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
+        """(stat -> similarity, kind -> similarity) for an embedded question."""
+        return (self._best(self._stats @ vector, self._stat_groups),
+                self._best(self._kinds @ vector, self._kind_groups, top=2))
+
+    def semantic_stats(self, stat_scores: dict[str, float]) -> tuple[str, ...]:
+        """The one or two stats the meaning step finds, or none below the threshold."""
+        ranked = sorted(stat_scores.items(), key=lambda kv: -kv[1])
+        (best, score), (second, score2) = ranked[0], ranked[1]
+        if score < self.thresholds.stat:
+            return ()
+        if score - score2 <= self.thresholds.second and score2 >= self.thresholds.stat:
+            return tuple(n for n in self.schema.names if n in (best, second))
+        return (best,)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def read(self, text: str, known_patches: Sequence[str] = (),
+             find_other: Callable[[str], Character | None] | None = None,
+             previous: Understanding | None = None) -> Understanding:
+        """Everything `text` asks; `find_other` finds a real character named in it, and
+        `previous` is the question before it in the same conversation (for follow-ups)."""
+        patch, since = find_patch(text, known_patches), None
+        match = SINCE_RE.search(text)
+        if match and find_patch(text[match.start():], known_patches):
+            since = find_patch(text[match.start():], known_patches)
+            patch = find_patch(text[: match.start()], known_patches)
+        other = find_other(text) if find_other else None
+        # The meaning of the words, without the patch ids and the other character's name;
+        # the kind is read with the stat words masked ("has your <stat> changed?"), and each
+        # clause of a question on several stats on its own.
+        plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", text))
+        if other is not None:
+            plain = _without_name(plain, other)
+        plain = " ".join(plain.split()) or text
+        hits = find_terms(plain, self.schema, self.meanings)
+        masked = _masked(plain, hits)
+        clauses = [c for c in CLAUSE_RE.split(plain) if c.strip()]
+        clauses = clauses if len(clauses) > 1 else []
+        vectors = np.asarray(self._embed([plain, masked, *clauses]), dtype=np.float32)
+        vector = vectors[0]
+        stat_scores = self._best(self._stats @ vector, self._stat_groups)
+        kind_scores = self._best(self._kinds @ vectors[1], self._kind_groups, top=2)
+        exact = self._exact(hits, stat_scores)
+        semantic = self.semantic_stats(stat_scores)
+        for clause, clause_vector in zip(clauses, vectors[2:], strict=True):
+            if not find_terms(clause, self.schema, self.meanings):
+                scores = self._best(self._stats @ clause_vector, self._stat_groups)
+                found = max(scores, key=scores.get)
+                if scores[found] >= self.thresholds.clause:  # a clause sure of its stat
+                    semantic = tuple(dict.fromkeys((*semantic, found)))
+        exact = self._prefer_meaning(exact, stat_scores)
+        if exact:
+            extra = [s for s in semantic if s not in exact and clauses]
+            exact = tuple(n for n in self.schema.names if n in (*exact, *extra)) \
+                if extra else exact
+        kind = max(kind_scores, key=kind_scores.get)
+        if kind_scores["changes"] >= kind_scores[kind] - self.thresholds.changes_bias:
+            kind = "changes"
+        stats = exact or semantic
+        best_stat = max(stat_scores.values())
+        base = dict(text=text, patch=patch, since=since, stat_scores=stat_scores,
+                    kind_scores=kind_scores, vector=vector)
+        if other is not None:
+            return self._follow(Understanding(kind="compare", stats=stats, other=other, **base),
+                                previous)
+        roster = self._roster(plain, exact, semantic, vector, kind_scores["roster"],
+                              kind == "roster")
+        if roster is not None:
+            return Understanding(kind="roster", stats=(roster.stat,), roster=roster, **base)
+        if kind == "roster":
+            kind = "stat"
+        nearer = best_stat - kind_scores[kind] >= self.thresholds.over
+        kind_wins = kind_scores[kind] - best_stat >= self.thresholds.kind_over
+        if kind == "changes" or since is not None:
+            if since is None and patch is not None and THAN_RE.search(text):
+                base.update(since=patch, patch=None)  # "weaker than in W44": since W44
+            reading = Understanding(kind="changes", stats=stats, **base)
+        elif kind in ("lore", "smalltalk", "unknown_stat", "all_stats") and kind_wins:
+            reading = Understanding(kind="all" if kind == "all_stats" else kind, **base)
+        elif exact:
+            reading = Understanding(kind="stats", stats=exact, **base)
+        elif kind == "stat" or (semantic and nearer):
+            reading = Understanding(kind="stats" if semantic else "all", stats=semantic, **base)
+        elif kind == "all_stats":
+            reading = Understanding(kind="all", **base)
+        else:
+            reading = Understanding(kind=kind, **base)
+        return self._follow(reading, previous)
+
+    def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
+                        ) -> tuple[str, ...]:
+        """One stat word whose meaning the question does not carry ("how fast do you attack"
+        names Attack, means Attack speed) gives way to the stat the meaning is sure of."""
+        if len(exact) != 1:
+            return exact
+        best = max(stat_scores, key=stat_scores.get)
+        if best != exact[0] and stat_scores[best] >= self.thresholds.sure \
+                and stat_scores[best] - stat_scores[exact[0]] >= self.thresholds.prefer:
+            return (best,)
+        return exact
+
+    def _exact(self, hits: Sequence[TermHit], stat_scores: dict[str, float],
+               ) -> tuple[str, ...]:
+        """The stats the words name; an everyday word ("life", "gold") counts only when the
+        meaning step agrees that the question is about that stat."""
+        out: list[str] = []
+        for _, stat, raw, _start, _end in hits:
+            if raw in self.meanings.ambiguous_terms and \
+                    stat_scores.get(stat, 0.0) < self.thresholds.stat:
+                continue
+            if stat not in out:
+                out.append(stat)
+        return tuple(out)
+
+    def _follow(self, reading: Understanding, previous: Understanding | None) -> Understanding:
+        """An elliptical question takes what it leaves out from the one before it: "and your
+        defense?" keeps the patch, "what about as of W44?" keeps the stats, "and compared to
+        Thalriel?" keeps the stats; a whole new question stands alone."""
+        if previous is None or len(reading.text.split()) > MAX_FOLLOW_UP_WORDS:
+            return reading
+        if reading.kind == "compare":
+            if reading.stats or not previous.stats:
+                return reading
+            return replace(reading, stats=previous.stats, patch=reading.patch or previous.patch,
+                           follow_up=True)
+        if reading.kind == "stats" and reading.stats:
+            if previous.kind in ("compare", "changes"):
+                return replace(reading, kind=previous.kind, other=previous.other,
+                               since=previous.since, patch=reading.patch or previous.patch,
+                               follow_up=True)
+            if reading.patch is None and previous.patch is not None:
+                return replace(reading, patch=previous.patch, follow_up=True)
+            return replace(reading, follow_up=previous.kind == "stats")
+        if not reading.stats and (reading.patch or reading.since) and previous.kind != "lore":
+            return replace(previous, text=reading.text, patch=reading.patch or previous.patch,
+                           since=reading.since or previous.since, follow_up=True,
+                           vector=reading.vector, stat_scores=reading.stat_scores,
+                           kind_scores=reading.kind_scores)
+        return reading
+
+    def _roster(self, text: str, exact: tuple[str, ...], semantic: tuple[str, ...],
+                vector: np.ndarray, score: float, nearest: bool) -> RosterAsk | None:
+        """The stat, filter, count and order of a question about the whole roster, or None
+        when it is not one: the roster kind must be nearest, or a superlative must come with
+        a faction, a role, a count or a word that asks about the roster ("who", "among")."""
+        words = fold(text).split()
+        folded = f" {' '.join(words)} "
+        sup_stat, lowest, superlative = None, False, False
+        for meaning in self.meanings.stats:  # a stat's own superlative ("cheapest") settles it
+            for direction, pool in (("least", meaning.least), ("most", meaning.most)):
+                if any(f" {fold(p)}" in folded for p in pool):
+                    sup_stat, lowest, superlative = meaning.name, direction == "least", True
+                    break
+            if sup_stat:
+                break
+        if _has_any(folded, self.meanings.lowest_words):
+            lowest = superlative = True
+        superlative = superlative or _has_any(folded, self.meanings.highest_words)
+        faction = self._faction_in(words)
+        roles = next((r for word, r in self._roles.items() if f" {word} " in folded), ())
+        count = next((int(w) if w.isdigit() else NUMBER_WORDS[w] for w in words
+                      if (w.isdigit() and 1 < int(w) <= 25) or w in NUMBER_WORDS), 0)
+        scoped = bool(faction or roles or count)
+        asks_roster = _has_any(folded, self.meanings.roster_words)
+        if not nearest and not (superlative and (scoped or asks_roster)):
+            return None
+        if nearest and not (superlative or scoped) and score < self.thresholds.roster:
+            return None
+        stat = exact[0] if exact else semantic[0] if semantic else sup_stat
+        if stat is None:
+            sims = self._best(self._sups @ vector, self._sup_groups)
+            stat = max(sims, key=sims.get).split("|")[0]
+        scope = " ".join(filter(None, [self.world.faction(faction).name if faction else "",
+                                       "/".join(roles)]))
+        return RosterAsk(stat=stat, faction=faction, roles=tuple(roles), scope=scope,
+                         count=count or 3, lowest=lowest, listed=count > 1)
+
+    def _faction_in(self, words: list[str]) -> str | None:
+        """The faction a word of the question names ("elves", "dwarvish"), typos allowed."""
+        for word in words:
+            if word in self._faction_words:
+                return self._faction_words[word]
+        for word in words:
+            if len(word) >= 5:
+                hit = process.extractOne(word, list(self._faction_words), scorer=fuzz.ratio,
+                                         score_cutoff=80)
+                if hit:
+                    return self._faction_words[hit[0]]
+        return None
+
+
+def _has_any(folded: str, phrases: Sequence[str]) -> bool:
+    return any(f" {fold(p)} " in folded for p in phrases)
+
+
+def _masked(text: str, hits: Sequence[TermHit]) -> str:
+    """`text` with each stat term replaced by one stat word (MASK_WORD)."""
+    out, at = [], 0
+    for hit in sorted(hits, key=lambda h: h.start):
+        out += [text[at:hit.start], MASK_WORD]
+        at = hit.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _without_name(text: str, character: Character) -> str:
+    """`text` with the character's name (full, first, or an alias) taken out."""
+    out = text
+    for name in sorted((character.name, *character.aliases, character.first_name), key=len,
+                       reverse=True):
+        out = re.sub(re.escape(name), " ", out, flags=re.IGNORECASE)
+    return out

@@ -1,0 +1,129 @@
+"""Question understanding by meaning, with the real MiniLM embedder: the questions the phrase
+lists misread, comparisons only with a real name, roster questions, and follow-ups."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.understand import QuestionReader
+from characters.resolve import NameResolver, find_named
+from stats_db.embed import MiniLMEmbedder
+
+PATCHES = ["2026-W44", "2026-W45", "2026-W45-hotfix", "2026-W46", "2026-W47", "2026-W48"]
+SPEAKER = "hagga-grim-eye"
+
+
+@pytest.fixture(scope="module")
+def reader(world, tmp_path_factory):
+    return QuestionReader(world, MiniLMEmbedder(threads=1).embed,
+                          tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def read(reader, world):
+    resolver = NameResolver(world.characters)
+
+    def read(text, previous=None):
+        return reader.read(text, PATCHES, lambda t: find_named(t, resolver, SPEAKER), previous)
+
+    return read
+
+
+@pytest.mark.parametrize(("question", "stats"), [
+    # the stat questions the phrase lists found no stat in
+    ("can you take a beating?", ("health",)),
+    ("how far do your arrows fly?", ("attack_range",)),
+    ("how many swings per second?", ("attack_speed",)),
+    ("what would it set me back to recruit you?", ("cost",)),
+    ("are you quick?", ("speed",)),
+    ("how deep is your pool of magic?", ("mana",)),
+    ("how hard do your spells hit?", ("ability_power",)),
+    ("how seasoned are you?", ("level",)),
+    ("do you heal fast?", ("health_regen",)),
+    ("spd?", ("speed",)),
+    # ... and those it read as the wrong stat
+    ("attack spd?", ("attack_speed",)),
+    ("how much dps do you do", ("attack",)),
+    ("what's your power level", ("level",)),
+    # words not in any example
+    ("how thick is the steel you wear?", ("defense",)),
+    ("how many coins would your contract run me", ("cost",)),
+])
+def test_a_stat_in_the_players_words(read, question, stats):
+    got = read(question)
+    assert got.kind == "stats" and got.stats == stats, (got.kind, got.stats)
+
+
+@pytest.mark.parametrize("question", [
+    "are you weaker now than before?", "how did the last patch treat you?", "did they nerf you",
+    "are you stronger than last week?",
+])
+def test_what_changed_in_any_phrasing(read, question):
+    got = read(question)
+    assert got.kind == "changes" and got.other is None, got.kind
+
+
+def test_a_comparison_needs_a_real_name(read):
+    got = read("is your hp higher than Rukka's?")
+    assert got.kind == "compare" and got.other.first_name == "Rukka" and got.stats == ("health",)
+    assert read("are you faster than before?").kind == "changes"  # "before" is nobody
+
+
+@pytest.mark.parametrize(("question", "stat", "faction", "lowest", "count"), [
+    ("who is the fastest elf?", "speed", "elvish", False, 3),
+    ("which orc hits hardest?", "attack", "orcish", False, 3),
+    ("top 5 dwarves by health", "health", "dwarvish", False, 5),
+    ("the cheapest human healer", "cost", "human", True, 3),
+    ("who has the longest range?", "attack_range", None, False, 3),
+])
+def test_roster_questions(read, question, stat, faction, lowest, count):
+    got = read(question)
+    assert got.kind == "roster", got.kind
+    assert (got.roster.stat, got.roster.faction, got.roster.lowest, got.roster.count) == (
+        stat, faction, lowest, count)
+
+
+def test_the_healer_group_is_a_role_filter(read):
+    roles = read("the cheapest human healer").roster.roles
+    assert "Cleric" in roles and "Knight" not in roles
+
+
+def test_kinds_without_a_stat(read):
+    assert read("hello there").kind == "smalltalk"
+    assert read("tell me about your homeland").kind == "lore"
+    assert read("what's your stealth?").kind == "unknown_stat"
+    assert read("all your stats pls").kind == "all"
+
+
+def test_as_of_a_patch(read):
+    got = read("what was your attack as of W44?")
+    assert (got.kind, got.stats, got.patch) == ("stats", ("attack",), "2026-W44")
+    since = read("what changed since W45?")
+    assert (since.kind, since.since, since.patch) == ("changes", "2026-W45", None)
+
+
+def test_follow_ups_take_the_rest_from_the_question_before(read):
+    first = read("what was your attack as of W44?")
+    nxt = read("and your defense?", previous=first)
+    assert (nxt.kind, nxt.stats, nxt.patch) == ("stats", ("defense",), "2026-W44")
+    assert nxt.follow_up
+    again = read("what about as of W46?", previous=read("what's your attack?"))
+    assert (again.kind, again.stats, again.patch) == ("stats", ("attack",), "2026-W46")
+    compared = read("and compared to Thalriel?", previous=read("what's your mana?"))
+    assert compared.kind == "compare" and compared.stats == ("mana",)
+    assert compared.other.first_name == "Thalriel"
+    # a whole new question is not a follow-up
+    assert not read("tell me about your homeland", previous=first).follow_up
+
+
+def test_the_examples_are_embedded_once_and_cached(world, tmp_path):
+    calls = []
+    embedder = MiniLMEmbedder(threads=1)
+
+    def embed(texts):
+        calls.append(len(texts))
+        return embedder.embed(texts)
+
+    QuestionReader(world, embed, tmp_path)
+    QuestionReader(world, embed, tmp_path)
+    assert len(calls) == 1 and calls[0] > 300  # the second reader loads the cached bank
