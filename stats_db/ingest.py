@@ -8,6 +8,7 @@ For tests, LOREKEEPER_CRASH_AT=<step> makes the process SIGKILL itself at that s
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -22,7 +23,7 @@ from stats_db.errors import IndexUnhealthy, PatchRejected
 from stats_db.patchfile import read_patch_file
 from stats_db.validate import Patch, ValidationContext, validate_patch
 
-if TYPE_CHECKING:  # the store opens through open_store, which repairs with this module
+if TYPE_CHECKING:
     from stats_db.store import Store
 
 __all__ = ["CRASH_STEPS", "ImportResult", "PatchRejected", "import_file", "import_paths",
@@ -95,7 +96,7 @@ def sync_index(store: Store, tag: str | None = None, progress: bool = False) -> 
         store.index.upsert(changed, stale)
     crash_point("merged")
     if changed or stale or store.index.unindexed_fts_rows():
-        store.index.refresh_fts()
+        store.index.refresh_fts(dt.timedelta(days=store.settings.keep_versions_days))
     crash_point("fts-refreshed")
     if tag is not None:
         store.index.tag(tag)
@@ -173,13 +174,15 @@ def import_file(store: Store, path: Path, backfill: bool = False) -> ImportResul
 
 
 def repair_store(store: Store, progress: bool = False) -> list[str]:
-    """Complete any patch a crash left pending; return the ids repaired."""
-    pending = [p.id for p in store.patches() if p.status != "done"]
-    # One process imports at a time (DESIGN), so a run still 'running' at open was killed.
+    """Complete any patch a crash left pending; return the ids repaired.
+
+    The caller holds the write lock, so an import run still 'running' was killed.
+    """
+    pending = [p.id for p in store.patches() if p.status == "pending"]
     store.db.execute("UPDATE import_runs SET outcome = 'crashed', finished_at = ?, error = "
                      "'the process died before the patch was committed; nothing was stored' "
-                     "WHERE outcome = 'running' AND patch_id NOT IN (SELECT id FROM patches)",
-                     [record.now_iso()])
+                     "WHERE outcome = 'running' AND action = 'import' "
+                     "AND patch_id NOT IN (SELECT id FROM patches)", [record.now_iso()])
     if not pending:
         return []
     with store.write_lock:
@@ -188,7 +191,7 @@ def repair_store(store: Store, progress: bool = False) -> list[str]:
         for patch_id in pending:
             record.set_patch_status(store.db, patch_id, "done")
         store.db.execute("UPDATE import_runs SET outcome = 'repaired', finished_at = ? "
-                         "WHERE outcome = 'running'", [record.now_iso()])
+                         "WHERE outcome = 'running' AND action = 'import'", [record.now_iso()])
     return pending
 
 

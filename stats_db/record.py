@@ -36,6 +36,11 @@ def connect(path: Path) -> sqlite_utils.Database:
     return db
 
 
+MIGRATIONS = sqlite_utils.Migrations("lorekeeper")
+LEGACY_TABLE = "migrations"  # the hand-rolled (version, name) table of earlier data folders
+
+
+@MIGRATIONS(name="_m001_record")
 def _m001_record(db: sqlite_utils.Database) -> None:
     db["patches"].create(
         {"id": str, "released": str, "kind": str, "notes": str, "content_hash": str,
@@ -57,37 +62,49 @@ def _m001_record(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="_m002_indexes")
 def _m002_indexes(db: sqlite_utils.Database) -> None:
     db["stat_values"].create_index(["character_id", "stat"])
     db["patches"].create_index(["seq"])
 
 
+@MIGRATIONS(name="_m003_meta")
 def _m003_meta(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
-    _m001_record, _m002_indexes, _m003_meta,
-)
+@MIGRATIONS(name="_m004_run_action")
+def _m004_run_action(db: sqlite_utils.Database) -> None:
+    """Import runs say what they did: 'import' or 'rollback'."""
+    db["import_runs"].add_column("action", str, not_null_default="import")
+
+
+def _adopt_legacy(db: sqlite_utils.Database) -> None:
+    """Record the steps a hand-rolled `migrations` table lists as applied by sqlite-utils."""
+    if not db[LEGACY_TABLE].exists() or MIGRATIONS.applied(db):
+        return
+    MIGRATIONS.ensure_migrations_table(db)
+    names = [row[0] for row in db.execute(f"SELECT name FROM {LEGACY_TABLE} ORDER BY version")]
+    db["_sqlite_migrations"].insert_all(
+        {"migration_set": MIGRATIONS.name, "name": name, "applied_at": now_iso()}
+        for name in names)
+    db[LEGACY_TABLE].drop()
+
+
+def pending_migrations(db: sqlite_utils.Database) -> list[str]:
+    """Names of the migrations not applied yet (read-only)."""
+    if db[LEGACY_TABLE].exists():
+        return ["adopt the legacy migrations table"]
+    return [m.name for m in MIGRATIONS.pending(db)]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    """Apply the migrations not yet applied, in order; return the schema version."""
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("CREATE TABLE IF NOT EXISTS migrations "
-                   "(version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
-        done = {row[0] for row in db.execute("SELECT version FROM migrations").fetchall()}
-        for version, step in enumerate(MIGRATIONS, start=1):
-            if version not in done:
-                step(db)
-                db.execute("INSERT INTO migrations VALUES (?, ?, ?)",
-                           [version, step.__name__, now_iso()])
-        db.conn.execute("COMMIT")
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    return len(MIGRATIONS)
+    """Apply the migrations not yet applied, in order (sqlite-utils Migrations, one transaction
+    each); return how many migrations the record has."""
+    with db.atomic():
+        _adopt_legacy(db)
+    MIGRATIONS.apply(db)
+    return len(MIGRATIONS.applied(db))
 
 
 def patch_rows(db: sqlite_utils.Database) -> list[dict]:
@@ -207,10 +224,12 @@ def set_patch_status(db: sqlite_utils.Database, patch_id: str, status: str) -> N
     db.execute("UPDATE patches SET status = ? WHERE id = ?", [status, patch_id])
 
 
-def start_run(db: sqlite_utils.Database, path: str, patch_id: str | None) -> int:
+def start_run(db: sqlite_utils.Database, path: str, patch_id: str | None,
+              action: str = "import") -> int:
+    """Record a run (an import or a rollback) as 'running'; return its id."""
     cur = db.execute(
-        "INSERT INTO import_runs (path, patch_id, started_at, outcome) VALUES (?, ?, ?, 'running')",
-        [path, patch_id, now_iso()],
+        "INSERT INTO import_runs (path, patch_id, started_at, outcome, action) "
+        "VALUES (?, ?, ?, 'running', ?)", [path, patch_id, now_iso(), action],
     )
     return int(cur.lastrowid)
 

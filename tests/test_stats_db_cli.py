@@ -16,8 +16,8 @@ from stats_db import cli
 from tests.test_stats_db_helpers import shared_minilm, write_config, write_mini_world
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ("import", "status", "list", "show", "diff", "history", "summary", "search", "seed",
-            "rebuild", "schedule")
+COMMANDS = ("import", "rollback", "optimize", "status", "list", "show", "diff", "history",
+            "summary", "search", "seed", "rebuild", "schedule")
 
 
 def test_every_command_has_help(capsys):
@@ -93,7 +93,8 @@ def test_status_list_show_diff_json(run):
     code, out, _ = run("status", "--json")
     assert code == 0
     assert json.loads(out) == {"patch": "2026-W48", "patches": 10, "characters": 23,
-                               "index_rows": 46, "healthy": True}
+                               "index_rows": 46, "healthy": True, "state": "healthy",
+                               "problems": []}
     code, out, _ = run("list", "--json")
     rows = json.loads(out)
     assert len(rows) == 23 and set(rows[0]) == {"id", "name", "faction"}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from stats_db.datafolder import open_store
 from stats_db.ingest import import_paths
-from stats_db.store import open_store
 from tests.test_stats_db_helpers import shared_minilm, write_mini_world
 
 MAX_BYTES = 20_000

@@ -18,8 +18,8 @@ import pytest
 
 from characters.schema import Stat, StatSchema, decimal_places
 from characters.world import Character, Faction, World
+from stats_db.datafolder import open_store
 from stats_db.ingest import import_paths
-from stats_db.store import open_store
 from tests.test_stats_db_helpers import shared_minilm
 
 pytestmark = pytest.mark.slow  # embeds about 370 cards with MiniLM; CI runs it too
@@ -153,7 +153,8 @@ def test_the_new_hero_is_there(dota):
     assert store.patch_summary("7.40").new_characters == ["largo"]
     assert store.resolver().resolve("Largo").character.id == "largo"
     assert store.status() == {"patch": "7.41", "patches": 3, "characters": 127,
-                              "index_rows": 254, "healthy": True}
+                              "index_rows": 254, "healthy": True, "state": "healthy",
+                              "problems": []}
     hits = store.search("how much armor does largo have", "largo", k=2)
     assert hits[0].character_id == "largo"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stats_db.datafolder import open_store
 from stats_db.errors import UnknownCharacter, UnknownPatch, UnknownStat
 from stats_db.ingest import import_paths
-from stats_db.store import open_store
 from tests.test_stats_db_helpers import delta, shared_minilm, write_json, write_mini_world
 
 
@@ -66,7 +66,8 @@ def fresh(tmp_path):
 def test_status_is_healthy_after_import(seeded):
     status = seeded.status()
     assert status == {"patch": "2026-W48", "patches": 10, "characters": 23,
-                      "index_rows": len(seeded.desired_rows()), "healthy": True}
+                      "index_rows": len(seeded.desired_rows()), "healthy": True,
+                      "state": "healthy", "problems": []}
     assert [p.id for p in seeded.patches()][-3:] == ["2026-W46", "2026-W47", "2026-W48"]
     assert all(p.status == "done" for p in seeded.patches())
 
@@ -94,7 +95,7 @@ def test_show_renders_the_shared_stat_card(seeded):
     snap = seeded.show("brugzag-war-eye")
     assert snap.card.splitlines()[0].endswith("Patch 2026-W48.")
     assert f"Health: {snap.stats['health']} hp" in snap.card
-    with pytest.raises(UnknownCharacter, match="no stats as of patch 2026-W41"):
+    with pytest.raises(UnknownCharacter, match="arrived in patch 2026-W46; patch 2026-W41 has no"):
         seeded.show("brugzag-war-eye", "2026-W41")
 
 

@@ -187,5 +187,5 @@ def test_csv_values_are_checked_for_precision_too(world, ctx):
     parsed = parse_patch_bytes(data.encode(), "w49.csv", MAX)
     _, errors, _ = validate_patch(parsed.raw, "w49.csv", ctx, parsed.locations)
     assert [str(e) for e in errors] == [
-        f"w49.csv: line 4 ({cid}): stats.attack_speed: 0.915 has 3 decimal places; attack_speed allows "
-        "at most 2 (values are stored exactly, never rounded)"]
+        f"w49.csv: line 4 ({cid}): stats.attack_speed: 0.915 has 3 decimal places; "
+        "attack_speed allows at most 2 (values are stored exactly, never rounded)"]
