@@ -151,7 +151,7 @@ class Engine:
             found, rest = max(fuzzy, key=lambda fr: fr[0].confidence)
             return found.character, rest
         query = splits[-1][0] if splits else text
-        suggestions = resolver.suggest(query, 5)
+        suggestions = resolver.suggest(query, resolver.n_suggestions)
         raise UnknownCharacter(query, [c.name for c in suggestions])
 
     # --- patches ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ class UnknownCharacter(LorekeeperError):
 
     def __init__(self, query: str, suggestions: Sequence[str] = ()) -> None:
         self.query = query
-        self.suggestions = list(suggestions)[:5]
+        self.suggestions = list(suggestions)  # the resolver keeps [characters].suggestions
         super().__init__(query, self.suggestions)
 
     def __str__(self) -> str:

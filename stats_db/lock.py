@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from characters.config import StatsDbConfig
 from stats_db.errors import StoreBusy
 
 LOCK_NAME = "write.lock"
@@ -23,7 +24,7 @@ POLL_S = 0.05
 class WriteLock:
     """Re-entrant within a thread; exclusive across threads and processes."""
 
-    def __init__(self, path: Path, wait_s: float = 5.0) -> None:
+    def __init__(self, path: Path, wait_s: float = StatsDbConfig.write_wait_s) -> None:
         self.path = Path(path)
         self.wait_s = wait_s
         self._thread = threading.RLock()

@@ -71,7 +71,7 @@ def _copy(template: Path, tmp_path: Path, world):
 
 def test_rollback_takes_the_latest_patch_out_of_both_stores(setup, tmp_path):
     world, template, target, reference, _ = setup
-    home, store = _copy(template, tmp_path, world)
+    _home, store = _copy(template, tmp_path, world)
     done = rollback_patch(store, PATCH)
     assert done == {"patch": PATCH, "current": PREVIOUS, "restored_tag": PREVIOUS,
                     "index_rows": reference.index.count()}
@@ -144,7 +144,7 @@ def test_kill_at_each_rollback_step_then_restart(setup, step, tmp_path):
 
 
 def test_cli_rollback_json_and_exit_codes(setup, tmp_path):
-    world, template, _, reference, config = setup
+    _world, template, _, _reference, config = setup
     home = tmp_path / "home"
     shutil.copytree(template, home)
     env = {**os.environ, "LOREKEEPER_HOME": str(home), "LOREKEEPER_CONFIG": str(config),
