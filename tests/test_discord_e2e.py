@@ -127,7 +127,7 @@ async def test_sync_registers_every_command_with_descriptions(standin, make_bot,
         assert command["description"].strip(), command["name"]
         for option in command.get("options", []):
             assert option["description"].strip(), (command["name"], option["name"])
-    admin = {c["name"]: c for c in registered if c["name"] in ("import", "status")}
+    admin = {c["name"]: c for c in registered if c["name"] in ("import", "rollback", "status")}
     assert {int(c["default_member_permissions"]) for c in admin.values()} == {MANAGE_GUILD}
     assert all(c.get("default_member_permissions") is None
                for c in registered if c["name"] not in admin)
