@@ -46,6 +46,7 @@ class StatsDbConfig:
     lore_chunk_chars: int = 400
     write_wait_s: float = 5.0
     keep_versions_days: float = 7.0
+    optimize_every: int = 8
 
 
 @dataclass(frozen=True)

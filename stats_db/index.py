@@ -169,6 +169,24 @@ class LanceIndex:
         # reach a tagged version: Lance refuses the whole optimize if it would.
         table.optimize(cleanup_older_than=self.safe_retention(keep))
 
+    def fragments(self) -> int:
+        """How many data fragments the latest version has (each write adds one)."""
+        table = self.table()
+        return 0 if table is None else table.stats()["fragment_stats"]["num_fragments"]
+
+    def optimize_due(self, every: int) -> bool:
+        """Whether an import should optimize now: there is no full-text index yet, or the
+        table has more than `every` fragments (about `every` writes since the last
+        compaction). `every` <= 1 optimizes after each write."""
+        table = self.table()
+        if table is None:
+            return False
+        if "text_idx" not in {ix.name for ix in table.list_indices()}:
+            return True
+        if every <= 1:
+            return self.unindexed_fts_rows() > 0 or self.fragments() > 1
+        return self.fragments() > every
+
     def unindexed_fts_rows(self) -> int:
         """Rows the full-text index does not cover yet (0 once refreshed)."""
         table = self.table()
@@ -253,7 +271,8 @@ class LanceIndex:
         table = self.table()
         return 0 if table is None else len(table.list_versions())
 
-    def safe_retention(self, keep: dt.timedelta) -> dt.timedelta:
+    def safe_retention(self, keep: dt.timedelta,
+                       margin: dt.timedelta = dt.timedelta(minutes=1)) -> dt.timedelta:
         """`keep`, lengthened so that no tagged version is old enough to be pruned.
 
         LanceDB's Python `optimize` cannot pass Lance's `error_if_tagged_old_versions=False`,
@@ -270,14 +289,15 @@ class LanceIndex:
         # Lance gives naive timestamps; take the larger age of the local and the UTC reading.
         now_local, now_utc = dt.datetime.now(), dt.datetime.now(dt.UTC).replace(tzinfo=None)
         age = max(now_local - oldest, now_utc - oldest)
-        return max(keep, age + dt.timedelta(minutes=1))
+        return max(keep, age + margin)
 
-    def optimize(self, keep: dt.timedelta) -> dict:
+    def optimize(self, keep: dt.timedelta,
+                 margin: dt.timedelta = dt.timedelta(minutes=1)) -> dict:
         """Compact files, fold new rows into the indexes, and prune versions older than `keep`
         that no tag names (every patch's tag stays readable)."""
         table = self.table()
         if table is None:
             return {"versions_before": 0, "versions_after": 0}
         before = len(table.list_versions())
-        table.optimize(cleanup_older_than=self.safe_retention(keep))
+        table.optimize(cleanup_older_than=self.safe_retention(keep, margin))
         return {"versions_before": before, "versions_after": len(table.list_versions())}

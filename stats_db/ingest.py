@@ -95,8 +95,10 @@ def sync_index(store: Store, tag: str | None = None, progress: bool = False) -> 
     if changed or stale:
         store.index.upsert(changed, stale)
     crash_point("merged")
-    if changed or stale or store.index.unindexed_fts_rows():
+    optimized = False
+    if store.index.optimize_due(store.settings.optimize_every):
         store.index.refresh_fts(dt.timedelta(days=store.settings.keep_versions_days))
+        optimized = True
     crash_point("fts-refreshed")
     if tag is not None:
         store.index.tag(tag)
@@ -104,7 +106,8 @@ def sync_index(store: Store, tag: str | None = None, progress: bool = False) -> 
     problems = store.check_index_rows(desired)
     if problems:
         raise IndexUnhealthy("; ".join(problems))
-    return {"embedded": len(changed), "deleted": len(stale), "index_rows": len(desired)}
+    return {"embedded": len(changed), "deleted": len(stale), "index_rows": len(desired),
+            "optimized": optimized}
 
 
 def _characters_for(store: Store, patch: Patch) -> list:
