@@ -38,8 +38,8 @@ def _percentile(values: list[float], q: float) -> float:
 def _data_dir() -> tuple[Path, Path | None]:
     """A seeded data folder (the configured one, else a temporary seeded one)."""
     from characters.config import get_config
+    from stats_db.datafolder import open_store
     from stats_db.ingest import seed
-    from stats_db.store import open_store
 
     configured = get_config().data_dir
     if configured.exists():
@@ -67,7 +67,7 @@ def run() -> dict[str, object]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from bot.engine import Engine
     from bot.generation.local import LocalGenerator
-    from stats_db.store import open_store
+    from stats_db.datafolder import open_store
 
     data_dir, temp = _data_dir()
     try:

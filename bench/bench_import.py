@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from characters.world import get_world
+from stats_db.datafolder import open_store
 from stats_db.embed import HashEmbedder, MiniLMEmbedder
 from stats_db.index import LanceIndex, text_hash
 from stats_db.ingest import import_paths
-from stats_db.store import open_store
 
 QUERIES = ("how much health does he have", "attack speed and crit chance", "what is the cost",
            "mana and ability power", "who is this warrior", "how far can she attack",

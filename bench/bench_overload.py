@@ -28,7 +28,7 @@ async def _burst() -> dict[str, object]:
     from bot.discord_app.replies import BUSY_TEXT
     from bot.engine import Engine
     from characters.config import get_config
-    from stats_db.store import open_store
+    from stats_db.datafolder import open_store
     from tests.discord_standin import (
         GUILD_ID,
         DiscordStandIn,

@@ -162,7 +162,8 @@ class Console:
             if best is None or score > best[0]:
                 best = (score, left, right)
         if best is None:
-            raise UnknownCharacter(text, [c.name for c in self.engine.suggest(text, 5)])
+            closest = resolver.suggest(text, resolver.n_suggestions)
+            raise UnknownCharacter(text, [c.name for c in closest])
         return best[1], best[2]
 
     def changes(self, rest: str) -> None:

@@ -110,7 +110,7 @@ class Engine(Lookups, Lifecycle):
         `lazy` defers loading the model until the first generation (the CLI: an unknown name
         is answered without loading it).
         """
-        from stats_db.store import open_store
+        from stats_db.datafolder import open_store
 
         config = config or get_config()
         store = open_store(config.data_dir)

@@ -1,12 +1,17 @@
-"""The bot's domain errors: small named exceptions whose str() is safe to show a user."""
+"""The bot's domain errors: small named exceptions whose str() is safe to show a user.
+
+They share one base with the data layer's errors (`stats_db.errors.LorekeeperError`), so a
+front end that catches `LorekeeperError` also explains an error the store raised.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from stats_db.errors import LorekeeperError
 
-class LorekeeperError(Exception):
-    """Base class of the bot's errors; str() is a short message fit for a player."""
+__all__ = ["Busy", "LorekeeperError", "NoPatches", "UnknownAdapter", "UnknownCharacter",
+           "UnknownPatch", "UnknownStat"]
 
 
 class UnknownCharacter(LorekeeperError):
@@ -14,7 +19,7 @@ class UnknownCharacter(LorekeeperError):
 
     def __init__(self, query: str, suggestions: Sequence[str] = ()) -> None:
         self.query = query
-        self.suggestions = list(suggestions)[:5]
+        self.suggestions = list(suggestions)  # the resolver keeps [characters].suggestions
         super().__init__(query, self.suggestions)
 
     def __str__(self) -> str:

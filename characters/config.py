@@ -44,6 +44,9 @@ class StatsDbConfig:
     max_patch_bytes: int = 5_000_000
     max_reported_errors: int = 50
     lore_chunk_chars: int = 400
+    write_wait_s: float = 5.0
+    keep_versions_days: float = 7.0
+    optimize_every: int = 8
 
 
 @dataclass(frozen=True)

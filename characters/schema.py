@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 Number = int | float
@@ -16,6 +17,14 @@ Number = int | float
 
 class SchemaError(ValueError):
     """A stat value or a schema file breaks the stat schema."""
+
+
+def decimal_places(value: Number) -> int:
+    """How many decimal places a number has, as written in the shortest exact form."""
+    if isinstance(value, int):
+        return 0
+    exponent = Decimal(repr(float(value))).as_tuple().exponent
+    return max(0, -int(exponent))
 
 
 @dataclass(frozen=True)
@@ -41,13 +50,15 @@ class Stat:
             return f"expected a whole number, got {value!r}"
         if not self.minimum <= value <= self.maximum:
             return f"{value!r} is outside the range {self.minimum:g}..{self.maximum:g}"
+        places = decimal_places(value)
+        if self.type == "float" and places > self.decimals:
+            return (f"{value!r} has {places} decimal places; {self.name} allows at most "
+                    f"{self.decimals} (values are stored exactly, never rounded)")
         return None
 
     def coerce(self, value: Number) -> Number:
-        """The canonical stored form of an already checked value."""
-        if self.type == "int":
-            return int(value)
-        return round(float(value), self.decimals) if self.decimals else float(value)
+        """The canonical stored form of an already checked value (never rounded)."""
+        return int(value) if self.type == "int" else float(value)
 
     def format(self, value: Number | None) -> str:
         """The value as it is written in stat cards and answers, without the unit."""

@@ -1,6 +1,7 @@
 """`python -m stats_db`: a thin command line over the store and the import pipeline.
 
     python -m stats_db import FILE... [--json] [--backfill]
+    python -m stats_db rollback PATCH [--json]
     python -m stats_db status --json
     python -m stats_db list --json
     python -m stats_db show NAME [--patch P] --json
@@ -8,9 +9,11 @@
     python -m stats_db history NAME STAT [--json]
     python -m stats_db summary [PATCH] [--json]
     python -m stats_db search QUESTION [--name NAME] [--patch P] [--json]
+    python -m stats_db optimize [--json]
     python -m stats_db seed | rebuild | schedule
 
-Exit status: 0 on success, 2 for a rejected patch, an unknown name, patch or stat.
+Exit status: 0 on success, 2 for a rejected patch, an unknown name, patch or stat, a rollback
+of a patch that is not the latest, or a data folder that another import is writing (busy).
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ CLI_EMBED_THREADS = 1
 
 def _open(args):
     from characters.config import get_config
+    from stats_db.datafolder import open_store
     from stats_db.embed import default_embedder
-    from stats_db.store import open_store
 
     batch = get_config().stats_db.embed_batch_size
     return open_store(embedder=default_embedder(batch, CLI_EMBED_THREADS), repair=True)
@@ -76,9 +79,34 @@ def cmd_import(args) -> int:
     return EXIT_REJECTED if any(r.status == "rejected" for r in results) else 0
 
 
+def cmd_rollback(args) -> int:
+    from stats_db.rollback import rollback_patch
+
+    done = rollback_patch(_open(args), args.patch)
+    restored = (f"index restored to tag {done['restored_tag']}" if done["restored_tag"]
+                else "index synced from SQLite")
+    _emit(done, args.json, f"rolled back patch {done['patch']}: the current patch is now "
+                           f"{done['current'] or 'none'}; {restored}")
+    return 0
+
+
+def cmd_optimize(args) -> int:
+    import datetime as dt
+
+    store = _open(args)
+    keep = dt.timedelta(days=store.settings.keep_versions_days)
+    with store.write_lock.hold():
+        counts = store.index.optimize(keep)
+    counts["tags"] = len(store.index.tags())
+    _emit(counts, args.json, f"optimized the index: {counts['versions_before']} -> "
+                             f"{counts['versions_after']} versions, {counts['tags']} tags kept")
+    return 0
+
+
 def cmd_status(args) -> int:
     status = _open(args).status()
-    text = "\n".join(f"{k}: {v}" for k, v in status.items())
+    text = "\n".join(f"{k}: {'; '.join(v) if isinstance(v, list) else v}"
+                     for k, v in status.items())
     _emit(status, args.json, text)
     return 0
 
@@ -203,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--released", help="release date (YYYY-MM-DD) for a CSV file")
     p.add_argument("--kind", choices=("delta", "full"), help="patch kind for a CSV file")
     p.add_argument("--notes", help="patch notes for a CSV file")
+    p = add("rollback", cmd_rollback, "Take the latest patch back out of SQLite and LanceDB; "
+                                      "exit 2 if PATCH is not the latest.")
+    p.add_argument("patch", metavar="PATCH", help="the latest patch's id")
+    add("optimize", cmd_optimize, "Compact LanceDB and prune old versions; every patch's tag "
+                                  "is kept ([stats_db].keep_versions_days).")
     add("status", cmd_status, "The current patch, counts and whether the index is healthy.")
     add("list", cmd_list, "List every character: id, name, faction.")
     p = add("show", cmd_show, "A character's stats, now or as of a patch.")
@@ -230,10 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from stats_db.errors import StatsDbError
+    from stats_db.errors import LorekeeperError
 
     try:
         return args.func(args)
-    except (CliError, StatsDbError) as exc:
+    except (CliError, LorekeeperError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED

@@ -1,9 +1,18 @@
-"""Domain errors of the data layer: small named exceptions."""
+"""Domain errors of the data layer: small named exceptions.
+
+`LorekeeperError` is the one base of every error a player or a moderator can cause, in any
+layer: the bot's errors (bot.errors) derive from it too, so each front end (console, CLI,
+Discord) catches one family and shows its message, never a traceback.
+"""
 
 from __future__ import annotations
 
 
-class StatsDbError(Exception):
+class LorekeeperError(Exception):
+    """Base of every error a player or moderator can cause; str() is a message fit for them."""
+
+
+class StatsDbError(LorekeeperError):
     """Base class of the data layer's errors."""
 
 
@@ -12,6 +21,15 @@ class UnknownCharacter(StatsDbError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "unknown character"
+
+
+class NotReleasedYet(UnknownCharacter):
+    """The character exists, but arrived in a later patch than the one asked about."""
+
+    def __init__(self, name: str, released_in: str, patch: str) -> None:
+        super().__init__(f"{name} arrived in patch {released_in}; patch {patch} has no stats "
+                         f"for them (ask about {released_in} or later)")
+        self.name, self.released_in, self.patch = name, released_in, patch
 
 
 class UnknownPatch(StatsDbError, KeyError):
@@ -34,6 +52,19 @@ class PatchRejected(StatsDbError):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))
         self.errors = errors
+
+
+class StoreBusy(StatsDbError):
+    """Another process is writing the data folder (an import or a rollback); try again soon."""
+
+    def __str__(self) -> str:
+        detail = f" ({self.args[0]})" if self.args else ""
+        return ("another import or rollback is writing this data folder" + detail +
+                "; try again when it is done")
+
+
+class RollbackRefused(StatsDbError):
+    """Only the latest patch can be rolled back; str() says which one that is."""
 
 
 class IndexUnhealthy(StatsDbError):

@@ -25,6 +25,7 @@ TABLE = "cards"
 BASE_COLUMNS = ("key", "kind", "character_id", "name", "faction", "role", "patch", "text",
                 "content_hash")
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
+DEFAULT_KEEP = dt.timedelta(days=7)  # LanceDB's own default retention
 
 
 def text_hash(text: str) -> str:
@@ -164,14 +165,34 @@ class LanceIndex:
                 f"key IN ({', '.join(_quote(k) for k in delete_keys)})")
         builder.execute(data)
 
-    def refresh_fts(self) -> None:
+    def refresh_fts(self, keep: dt.timedelta = DEFAULT_KEEP) -> None:
         """Make the full-text index cover every row (create it, or fold new rows in)."""
         from lancedb.index import FTS
 
         table = self.table(create=True)
         if "text_idx" not in {ix.name for ix in table.list_indices()}:
             table.create_index("text", config=FTS(), replace=True)
-        table.optimize()  # folds new rows into every index (FTS and the scalar ones)
+        # Folds new rows into every index (FTS and the scalar ones). Its prune step must never
+        # reach a tagged version: Lance refuses the whole optimize if it would.
+        table.optimize(cleanup_older_than=self.safe_retention(keep))
+
+    def fragments(self) -> int:
+        """How many data fragments the latest version has (each write adds one)."""
+        table = self.table()
+        return 0 if table is None else table.stats()["fragment_stats"]["num_fragments"]
+
+    def optimize_due(self, every: int) -> bool:
+        """Whether an import should optimize now: there is no full-text index yet, or the
+        table has more than `every` fragments (about `every` writes since the last
+        compaction). `every` <= 1 optimizes after each write."""
+        table = self.table()
+        if table is None:
+            return False
+        if "text_idx" not in {ix.name for ix in table.list_indices()}:
+            return True
+        if every <= 1:
+            return self.unindexed_fts_rows() > 0 or self.fragments() > 1
+        return self.fragments() > every
 
     def unindexed_fts_rows(self) -> int:
         """Rows the full-text index does not cover yet (0 once refreshed)."""
@@ -280,3 +301,54 @@ class LanceIndex:
         if character_id:
             query = query.where(f"character_id = {_quote(character_id)}", prefilter=True)
         return query.limit(k).to_list()
+
+    # --- rollback and upkeep (additive: restore, untag, optimize) ---------------------------
+
+    def restore(self, tag: str) -> int:
+        """Make the latest version equal the version a tag names (LanceDB `restore`)."""
+        table = self.table(create=True)
+        table.restore(tag)
+        table.checkout_latest()
+        return table.version
+
+    def untag(self, name: str) -> None:
+        """Delete a patch's tag (a no-op when it has none)."""
+        table = self.table()
+        if table is not None and name in table.tags.list():
+            table.tags.delete(name)
+
+    def versions(self) -> int:
+        """How many table versions are on disk."""
+        table = self.table()
+        return 0 if table is None else len(table.list_versions())
+
+    def safe_retention(self, keep: dt.timedelta,
+                       margin: dt.timedelta = dt.timedelta(minutes=1)) -> dt.timedelta:
+        """`keep`, lengthened so that no tagged version is old enough to be pruned.
+
+        LanceDB's Python `optimize` cannot pass Lance's `error_if_tagged_old_versions=False`,
+        so a prune window that reaches a tagged version fails the whole call. Every patch is
+        tagged, so only the versions before the oldest tag can go.
+        """
+        table = self.table()
+        tagged = {info["version"] for info in table.tags.list().values()} if table else set()
+        if not tagged:
+            return keep
+        oldest = min(v["timestamp"] for v in table.list_versions() if v["version"] in tagged)
+        if oldest.tzinfo is not None:
+            oldest = oldest.astimezone(dt.UTC).replace(tzinfo=None)
+        # Lance gives naive timestamps; take the larger age of the local and the UTC reading.
+        now_local, now_utc = dt.datetime.now(), dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        age = max(now_local - oldest, now_utc - oldest)
+        return max(keep, age + margin)
+
+    def optimize(self, keep: dt.timedelta,
+                 margin: dt.timedelta = dt.timedelta(minutes=1)) -> dict:
+        """Compact files, fold new rows into the indexes, and prune versions older than `keep`
+        that no tag names (every patch's tag stays readable)."""
+        table = self.table()
+        if table is None:
+            return {"versions_before": 0, "versions_after": 0}
+        before = len(table.list_versions())
+        table.optimize(cleanup_older_than=self.safe_retention(keep, margin))
+        return {"versions_before": before, "versions_after": len(table.list_versions())}

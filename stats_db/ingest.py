@@ -8,6 +8,7 @@ For tests, LOREKEEPER_CRASH_AT=<step> makes the process SIGKILL itself at that s
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -22,7 +23,7 @@ from stats_db.errors import IndexUnhealthy, PatchRejected
 from stats_db.patchfile import read_patch_file
 from stats_db.validate import Patch, ValidationContext, validate_patch
 
-if TYPE_CHECKING:  # the store opens through open_store, which repairs with this module
+if TYPE_CHECKING:
     from stats_db.store import Store
 
 __all__ = ["CRASH_STEPS", "ImportResult", "PatchRejected", "import_file", "import_paths",
@@ -96,8 +97,10 @@ def sync_index(store: Store, tag: str | None = None, progress: bool = False,
     if changed or stale:
         store.index.upsert(changed, stale)
     crash_point("merged")
-    if changed or stale or store.index.unindexed_fts_rows():
-        store.index.refresh_fts()
+    optimized = False
+    if store.index.optimize_due(store.settings.optimize_every):
+        store.index.refresh_fts(dt.timedelta(days=store.settings.keep_versions_days))
+        optimized = True
     crash_point("fts-refreshed")
     if tag is not None:
         store.index.tag(tag)
@@ -105,7 +108,8 @@ def sync_index(store: Store, tag: str | None = None, progress: bool = False,
     problems = store.check_index_rows(desired)
     if problems:
         raise IndexUnhealthy("; ".join(problems))
-    return {"embedded": len(changed), "deleted": len(stale), "index_rows": len(desired)}
+    return {"embedded": len(changed), "deleted": len(stale), "index_rows": len(desired),
+            "optimized": optimized}
 
 
 def _characters_for(store: Store, patch: Patch) -> list:
@@ -178,16 +182,18 @@ def import_file(store: Store, path: Path, backfill: bool = False) -> ImportResul
 
 def repair_store(store: Store, progress: bool = False) -> list[str]:
     """Complete any patch a crash left pending, and rebuild an index of an older layout (its
-    columns); return the ids repaired."""
+    columns); return the ids repaired.
+
+    The caller holds the write lock, so an import run still 'running' was killed.
+    """
     if store.index.outdated_layout():
         log.warning("the index predates the current columns: rebuilding it from SQLite")
         rebuild_index(store, progress)
-    pending = [p.id for p in store.patches() if p.status != "done"]
-    # One process imports at a time (DESIGN), so a run still 'running' at open was killed.
+    pending = [p.id for p in store.patches() if p.status == "pending"]
     store.db.execute("UPDATE import_runs SET outcome = 'crashed', finished_at = ?, error = "
                      "'the process died before the patch was committed; nothing was stored' "
-                     "WHERE outcome = 'running' AND patch_id NOT IN (SELECT id FROM patches)",
-                     [record.now_iso()])
+                     "WHERE outcome = 'running' AND action = 'import' "
+                     "AND patch_id NOT IN (SELECT id FROM patches)", [record.now_iso()])
     if not pending:
         return []
     with store.write_lock:
@@ -199,7 +205,7 @@ def repair_store(store: Store, progress: bool = False) -> list[str]:
         for patch_id in pending:
             record.set_patch_status(store.db, patch_id, "done")
         store.db.execute("UPDATE import_runs SET outcome = 'repaired', finished_at = ? "
-                         "WHERE outcome = 'running'", [record.now_iso()])
+                         "WHERE outcome = 'running' AND action = 'import'", [record.now_iso()])
     return pending
 
 

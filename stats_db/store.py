@@ -1,5 +1,7 @@
 """The store: one data folder holding the SQLite record and the LanceDB index, and its queries.
 
+Open one with `stats_db.datafolder.open_store`, which also migrates and repairs it.
+
 Read methods are safe from several threads at once: each thread gets its own SQLite connection
 and LanceDB handle.
 """
@@ -16,11 +18,18 @@ from characters.cards import render_stat_card
 from characters.config import StatsDbConfig, get_config
 from characters.resolve import NameResolver
 from characters.schema import Number
-from characters.world import Character, World, get_world
+from characters.world import Character, World
 from stats_db import record
-from stats_db.embed import Embedder, default_embedder
-from stats_db.errors import IndexUnhealthy, UnknownCharacter, UnknownPatch, UnknownStat
+from stats_db.embed import Embedder
+from stats_db.errors import (
+    IndexUnhealthy,
+    NotReleasedYet,
+    UnknownCharacter,
+    UnknownPatch,
+    UnknownStat,
+)
 from stats_db.index import LanceIndex, build_rows, stat_column
+from stats_db.lock import LOCK_NAME, WriteLock
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +116,7 @@ class Store:
         self.sqlite_path = self.data_dir / SQLITE_NAME
         self.index = LanceIndex(self.data_dir / LANCE_NAME, world.schema, embedder.dim)
         self._local = threading.local()
-        self.write_lock = threading.Lock()
+        self.write_lock = WriteLock(self.data_dir / LOCK_NAME, self.settings.write_wait_s)
 
     @property
     def db(self):
@@ -198,6 +207,8 @@ class Store:
         row = self._patch_row(patch)
         found = record.stats_at(self.db, row["seq"], character_id).get(character_id)
         if found is None:
+            if character.released_in is not None:
+                raise NotReleasedYet(character.name, character.released_in, row["id"])
             raise UnknownCharacter(f"{character.name} has no stats as of patch {row['id']}")
         stats = self._typed(found)
         faction = self.world.faction(character.faction)
@@ -212,12 +223,11 @@ class Store:
         answer never mixes two patches."""
         character = self.character(character_id)
         row = self._patch_row(patch)
-        found = None
-        if row["id"] in self.index.tags():
-            found = self.index.stat_row(character_id, row["id"])
-        if found is None:
-            log.warning("index has no stat row for %s at %s: reading the record", character_id,
-                        row["id"])
+        if row["id"] not in self.index.tags():
+            log.warning("the index has no tag %s yet: reading the record", row["id"])
+            return self.show(character_id, row["id"])
+        found = self.index.stat_row(character_id, row["id"])
+        if found is None:  # not in that patch (not released yet): the record says why
             return self.show(character_id, row["id"])
         stats = self._typed({n: found[stat_column(n)] for n in self.world.schema.names})
         faction = self.world.faction(character.faction)
@@ -336,11 +346,25 @@ class Store:
         return problems
 
     def status(self) -> dict:
-        """{"patch", "patches", "characters", "index_rows", "healthy"} (DESIGN's status --json)."""
+        """DESIGN's status --json, plus `state` (empty, healthy or unhealthy) and `problems`.
+
+        An empty data folder is its own state: no patch, no characters with stats, and never
+        healthy.
+        """
+        patches = self.patches()
+        if not patches:
+            rows = self.index.count()
+            problems = ["no patch has been imported yet (run `python -m stats_db seed`)"]
+            if rows:
+                problems.append(f"the index holds {rows} rows but SQLite holds no patch")
+            return {"patch": None, "patches": 0, "characters": 0, "index_rows": rows,
+                    "healthy": False, "state": "empty", "problems": problems}
+        problems = self.check_index()
         return {
-            "patch": self.current_patch(), "patches": len(self.patches()),
+            "patch": self.current_patch(), "patches": len(patches),
             "characters": len(self.characters()), "index_rows": self.index.count(),
-            "healthy": not self.check_index(),
+            "healthy": not problems, "state": "unhealthy" if problems else "healthy",
+            "problems": problems,
         }
 
     def search(self, question: str, character_id: str | None = None, patch: str | None = None,
@@ -373,19 +397,3 @@ class Store:
                 hits.insert(0, Hit("stats", character_id, card, 1.0))
         return hits[:k]
 
-
-def open_store(data_dir: Path | None = None, embedder: Embedder | None = None,
-               world: World | None = None, *, repair: bool = True) -> Store:
-    """Open (or create) the store in a data folder, migrate it, and repair a crashed import."""
-    config = get_config()
-    data_dir = Path(data_dir or config.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    world = world or get_world(config.world_dir)
-    embedder = embedder or default_embedder(config.stats_db.embed_batch_size)
-    store = Store(data_dir, world, embedder, config.stats_db)
-    record.migrate(store.db)
-    if repair:
-        from stats_db.ingest import repair_store  # ingest works on a Store: import it late
-
-        repair_store(store)
-    return store

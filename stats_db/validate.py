@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from characters.config import StatsDbConfig
 from characters.schema import Number, StatSchema
 from characters.world import ROSTER_FIELDS, Character
 
@@ -74,7 +75,7 @@ class ValidationContext:
     imported: Mapping[str, str] = field(default_factory=dict)  # patch id -> content hash
     current: tuple[str, str] | None = None  # (released, id) of the current patch
     backfill: bool = False
-    max_errors: int = 50
+    max_errors: int = StatsDbConfig.max_reported_errors
 
 
 class _Errors:

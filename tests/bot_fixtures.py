@@ -43,8 +43,8 @@ def _patches_hash() -> str:
 @pytest.fixture(scope="session")
 def seeded_data_dir(request, tmp_path_factory) -> Path:
     """A data folder seeded from the shipped patches (real SQLite, LanceDB and MiniLM)."""
+    from stats_db.datafolder import open_store
     from stats_db.ingest import seed
-    from stats_db.store import open_store
 
     template = Path(request.config.cache.mkdir(f"lorekeeper-seed-{_patches_hash()}")) / "data"
     if not (template / "done").exists():
@@ -62,7 +62,7 @@ def seeded_data_dir(request, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def seeded_store(seeded_data_dir):
     """A Store on the seeded folder (read-only use)."""
-    from stats_db.store import open_store
+    from stats_db.datafolder import open_store
 
     store = open_store(seeded_data_dir)
     yield store
@@ -72,7 +72,7 @@ def seeded_store(seeded_data_dir):
 @pytest.fixture
 def fresh_store(seeded_data_dir, seeded_store, tmp_path, monkeypatch):
     """A private copy of the seeded store (LOREKEEPER_HOME points at it), for imports."""
-    from stats_db.store import open_store
+    from stats_db.datafolder import open_store
 
     target = tmp_path / "home"
     shutil.copytree(seeded_data_dir, target)

@@ -37,7 +37,7 @@ EPHEMERAL = 64
 DEFER_BUDGET_S = 0.100
 ORC_REPLY = "Hrrm, strong I am, puny one, and my axe is hungry today."
 EXPECTED_COMMANDS = {"ask", "stats", "compare", "changes", "history", "patch", "whois",
-                     "import", "status"}
+                     "import", "rollback", "status"}
 
 
 class RaisingGenerator(ScriptedGenerator):
@@ -127,7 +127,7 @@ async def test_sync_registers_every_command_with_descriptions(standin, make_bot,
         assert command["description"].strip(), command["name"]
         for option in command.get("options", []):
             assert option["description"].strip(), (command["name"], option["name"])
-    admin = {c["name"]: c for c in registered if c["name"] in ("import", "status")}
+    admin = {c["name"]: c for c in registered if c["name"] in ("import", "rollback", "status")}
     assert {int(c["default_member_permissions"]) for c in admin.values()} == {MANAGE_GUILD}
     assert all(c.get("default_member_permissions") is None
                for c in registered if c["name"] not in admin)
@@ -249,7 +249,7 @@ async def test_import_then_answers_show_new_values_without_restart(
         report = await standin.wait_for_kind(sent, "edit", timeout=60)
         again = await standin.send_command("import", permissions=admin,
                                            attachment=("file", "again.json", b"{not json"))
-        rejected = await standin.wait_for_kind(again, "edit")
+        rejected = await standin.wait_for_kind(again, "followup")
         shown = await standin.send_command("stats", character=who.id)
         card = await standin.wait_for_kind(shown, "edit")
         asked = await standin.send_command("ask", character=who.id, question="what is your attack?")
@@ -257,6 +257,7 @@ async def test_import_then_answers_show_new_values_without_restart(
                                         and not r.content.endswith(TYPING_MARK))
     assert "2026-W60" in report.content and "imported" in report.content
     assert "rejected" in rejected.content and "again.json" in rejected.content
+    assert rejected.payload["flags"] & EPHEMERAL
     fields = {f["name"]: f["value"] for f in card.payload["embeds"][0]["fields"]}
     assert fields["Attack"] == str(new)
     assert card.payload["embeds"][0]["footer"]["text"] == "Patch 2026-W60"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -16,8 +17,8 @@ from stats_db import cli
 from tests.test_stats_db_helpers import shared_minilm, write_config, write_mini_world
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ("import", "status", "list", "show", "diff", "history", "summary", "search", "seed",
-            "rebuild", "schedule")
+COMMANDS = ("import", "rollback", "optimize", "status", "list", "show", "diff", "history",
+            "summary", "search", "seed", "rebuild", "schedule")
 
 
 def test_every_command_has_help(capsys):
@@ -93,7 +94,8 @@ def test_status_list_show_diff_json(run):
     code, out, _ = run("status", "--json")
     assert code == 0
     assert json.loads(out) == {"patch": "2026-W48", "patches": 10, "characters": 23,
-                               "index_rows": 46, "healthy": True}
+                               "index_rows": 46, "healthy": True, "state": "healthy",
+                               "problems": []}
     code, out, _ = run("list", "--json")
     rows = json.loads(out)
     assert len(rows) == 23 and set(rows[0]) == {"id", "name", "faction"}
@@ -166,3 +168,41 @@ def test_import_csv_then_again_then_a_bad_file(run, env, tmp_path):
     assert json.loads(out)["patch"] == "2026-W50" and json.loads(out)["healthy"]
     code, out, _ = run("rebuild")
     assert code == 0 and "rebuilt" in out
+
+
+def test_error_family_exits_2_with_the_message(run, env, tmp_path):
+    _, root = env
+    code, _, err = run("show", "brugzag-war-eye", "--patch", "2026-W40")
+    assert code == 2 and "Brugzag War-Eye arrived in patch 2026-W46" in err
+    sqlite_path = root / "home" / "lorekeeper.sqlite"
+    before = sqlite_path.read_bytes()
+    fine = tmp_path / "fine.json"
+    fine.write_text(json.dumps({"patch": "2026-W52", "released": "2026-12-22", "kind": "delta",
+                                "characters": [{"id": "brugzag-war-eye", "stats": {
+                                    "health_regen": 11.97, "attack_speed": 0.915}}]}))
+    code, out, _ = run("import", str(fine))
+    assert code == 2 and "11.97 has 2 decimal places; health_regen allows at most 1" in out
+    assert "0.915 has 3 decimal places; attack_speed allows at most 2" in out
+    assert sqlite_path.read_bytes() == before
+    lock = open(root / "home" / "write.lock", "w")  # noqa: SIM115 - held across the call
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "stats_db", "rollback", "2026-W48"],
+                              cwd=REPO, env={**env[0], "LOREKEEPER_EMBEDDER": "hash"},
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        lock.close()
+    assert proc.returncode == 2 and "another import or rollback is writing" in proc.stderr
+
+
+def test_empty_data_folder_status_is_an_explicit_empty_state(env, tmp_path):
+    environ, _ = env
+    proc = subprocess.run([sys.executable, "-m", "stats_db", "status", "--json"], cwd=REPO,
+                          env={**environ, "LOREKEEPER_HOME": str(tmp_path / "empty"),
+                               "LOREKEEPER_EMBEDDER": "hash"},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    status = json.loads(proc.stdout)
+    assert status["state"] == "empty" and status["healthy"] is False
+    assert (status["patch"], status["patches"], status["characters"]) == (None, 0, 0)
+    assert "no patch has been imported yet" in status["problems"][0]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from stats_db.datafolder import open_store
 from stats_db.embed import HashEmbedder
 from stats_db.ingest import CRASH_STEPS, import_paths
-from stats_db.store import open_store
 from tests.test_stats_db_helpers import dump_record, write_config, write_mini_world
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from stats_db.datafolder import open_store
 from stats_db.ingest import import_paths
-from stats_db.store import open_store
 from tests.test_stats_db_helpers import shared_minilm, write_mini_world
 
 MAX_BYTES = 20_000
@@ -78,7 +78,17 @@ def _mutations(world, ids: list[str]):
         value = stat.maximum + rng.randint(1, 1000) if rng.random() < 0.5 else stat.minimum - 1
         return with_entry(rng, **{stat.name: value})
 
+    float_stats = [s for s in schema.stats if s.type == "float"]
+
+    def too_precise(rng):
+        stat = rng.choice(float_stats)
+        step = 10.0 ** -(stat.decimals + rng.randint(1, 3))
+        middle = round((stat.minimum + stat.maximum) / 2, stat.decimals)
+        value = round(middle + step * rng.randint(1, 9), 12)
+        return with_entry(rng, **{stat.name: value})
+
     return [
+        ("too many decimals", too_precise, "decimal places"),
         ("unknown character", lambda r: (".json", _json({**_base(ids, r), "characters": [
             {"id": f"ghost-{r.randint(0, 10**6)}", "stats": {"health": 500}}]})),
          "unknown character"),

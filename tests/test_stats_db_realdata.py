@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from characters.schema import Stat, StatSchema
+from characters.schema import Stat, StatSchema, decimal_places
 from characters.world import Character, Faction, World
+from stats_db.datafolder import open_store
 from stats_db.ingest import import_paths
-from stats_db.store import open_store
 from tests.test_stats_db_helpers import shared_minilm
 
 pytestmark = pytest.mark.slow  # embeds about 370 cards with MiniLM; CI runs it too
@@ -61,7 +61,11 @@ def load_releases(folder: Path) -> list[tuple[str, str, dict]]:
 
 
 def dota_schema(releases) -> StatSchema:
-    """Every numeric field of the files; int when every value seen is whole."""
+    """Every numeric field of the files; int when every value seen is whole.
+
+    A float stat allows the most decimal places any release gives it: the store keeps values
+    exactly and rejects finer ones, so the schema states the precision the data has.
+    """
     values: dict[str, list] = {}
     for _, _, heroes in releases:
         for hero in heroes.values():
@@ -73,7 +77,9 @@ def dota_schema(releases) -> StatSchema:
     for name in sorted(values):
         seen = [v for v in values[name] if v is not None]
         kind = "int" if all(isinstance(v, int) for v in seen) else "float"
-        stats.append(Stat(name, kind, "", -1000.0, 100000.0, name.replace("_", " ").capitalize()))
+        places = max((decimal_places(v) for v in seen), default=0)
+        stats.append(Stat(name, kind, "", -1000.0, 100000.0, name.replace("_", " ").capitalize(),
+                          decimals=places))
     return StatSchema(tuple(stats))
 
 
@@ -147,7 +153,8 @@ def test_the_new_hero_is_there(dota):
     assert store.patch_summary("7.40").new_characters == ["largo"]
     assert store.resolver().resolve("Largo").character.id == "largo"
     assert store.status() == {"patch": "7.41", "patches": 3, "characters": 127,
-                              "index_rows": 254, "healthy": True}
+                              "index_rows": 254, "healthy": True, "state": "healthy",
+                              "problems": []}
     hits = store.search("how much armor does largo have", "largo", k=2)
     assert hits[0].character_id == "largo"
 
@@ -164,3 +171,14 @@ def test_nulls_stay_unknown(dota):
     known = [hid for hid, h in latest.items() if h.get("turn_rate") is not None]
     assert all(store.show(h).stats["turn_rate"] == latest[h]["turn_rate"] for h in known)
     assert [v for _, _, v in store.history(null_turn[0], "turn_rate")] == [None, None, None]
+
+
+def test_the_schema_states_the_precision_the_data_has(dota):
+    store, releases = dota
+    floats = {s.name: s.decimals for s in store.world.schema.stats if s.type == "float"}
+    assert floats and max(floats.values()) >= 1
+    _, _, latest = releases[-1]
+    for hid, hero in latest.items():
+        for name, places in floats.items():
+            value = hero.get(name)
+            assert value is None or decimal_places(value) <= places, (hid, name, value)

@@ -12,6 +12,7 @@ import pytest
 
 from characters.config import Config, ScheduleConfig
 from stats_db import record
+from stats_db.datafolder import open_store
 from stats_db.ingest import import_paths
 from stats_db.schedule import (
     CATCH_UP_ID,
@@ -24,7 +25,6 @@ from stats_db.schedule import (
     previous_fire_time,
     run_inbox_once,
 )
-from stats_db.store import open_store
 from tests.test_stats_db_helpers import delta, shared_minilm, write_json, write_mini_world
 
 UTC = dt.UTC

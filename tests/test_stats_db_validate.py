@@ -155,3 +155,37 @@ def test_full_patch_accepts_null_as_unknown(world, ctx):
     raw = _patch([{"id": cid, "stats": {"health": None, "attack": 50}}], kind="full")
     patch, errors, _ = _check(raw, ctx)
     assert errors == [] and patch.entries[0].stats == {"health": None, "attack": 50}
+
+
+def test_a_value_finer_than_the_schema_is_rejected_never_rounded(world, ctx):
+    cid = world.characters[0].id
+    raw = _patch([{"id": cid, "stats": {"health_regen": 11.97, "attack_speed": 0.915}}])
+    patch, errors, _ = _check(raw, ctx, "too-fine.json")
+    assert patch is None
+    text = sorted(str(e) for e in errors)
+    assert text == [
+        f"too-fine.json: entry 1 ({cid}): stats.attack_speed: 0.915 has 3 decimal places; "
+        "attack_speed allows at most 2 (values are stored exactly, never rounded)",
+        f"too-fine.json: entry 1 ({cid}): stats.health_regen: 11.97 has 2 decimal places; "
+        "health_regen allows at most 1 (values are stored exactly, never rounded)",
+    ]
+
+
+def test_a_value_at_the_schema_precision_is_kept_exactly(world, ctx):
+    cid = world.characters[0].id
+    raw = _patch([{"id": cid, "stats": {"health_regen": 11.9, "attack_speed": 0.91,
+                                        "crit_chance": 12}}])
+    patch, errors, _ = _check(raw, ctx)
+    assert errors == []
+    assert dict(patch.entries[0].stats) == {"health_regen": 11.9, "attack_speed": 0.91,
+                                            "crit_chance": 12.0}
+
+
+def test_csv_values_are_checked_for_precision_too(world, ctx):
+    cid = world.characters[0].id
+    data = f"# patch: 2026-W49\n# released: 2026-12-01\nid,attack_speed\n{cid},0.9150\n"
+    parsed = parse_patch_bytes(data.encode(), "w49.csv", MAX)
+    _, errors, _ = validate_patch(parsed.raw, "w49.csv", ctx, parsed.locations)
+    assert [str(e) for e in errors] == [
+        f"w49.csv: line 4 ({cid}): stats.attack_speed: 0.915 has 3 decimal places; "
+        "attack_speed allows at most 2 (values are stored exactly, never rounded)"]

@@ -1,4 +1,4 @@
-"""Server admin commands: /import and /status. Both need the Manage Server permission."""
+"""Server admin commands: /import, /rollback and /status, for Manage Server members only."""
 
 from __future__ import annotations
 
@@ -83,7 +83,30 @@ class Admin(commands.Cog):
             else:
                 content = await file.read()
                 results = await admission.run(import_upload, bot.engine, file.filename, content)
-            await reply(interaction, render_import_results(results))
+            if results and all(r.status == "rejected" for r in results):
+                # Nothing changed: the reasons are for the moderator alone.
+                await reply_privately(interaction, render_import_results(results))
+            else:
+                await reply(interaction, render_import_results(results))
+
+    @app_commands.command(name="rollback",
+                          description="Take the latest patch back out (asks you to confirm).")
+    @app_commands.describe(patch="The latest patch's id",
+                           confirm="Type the patch id again to confirm the rollback")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    @app_commands.check(has_manage_guild)
+    async def rollback(self, interaction: discord.Interaction, patch: str,
+                       confirm: str | None = None) -> None:
+        bot = bot_of(interaction)
+        if confirm != patch:
+            await reply_privately(interaction, rollback_question(bot.engine, patch))
+            return
+        if (admission := await begin(interaction)) is None:
+            return
+        async with admission:
+            done = await admission.run(rollback_store, bot.engine, patch)
+            await reply(interaction, render_rollback(done))
 
     @app_commands.command(name="status",
                           description="The current patch, index health, adapters and queue.")
@@ -98,6 +121,30 @@ class Admin(commands.Cog):
             status = await admission.run(bot.engine.status)
             embed = embeds.status_embed(status, bot.gate.depth, bot.gate.capacity)
             await reply(interaction, embed=embed)
+
+
+def rollback_question(engine: Any, patch: str) -> str:
+    """The confirmation step: what a rollback of `patch` would do, and how to confirm it."""
+    current = engine.store.current_patch()
+    if patch != current:
+        return (f"Only the latest patch can be rolled back, and `{sanitize(patch)}` is not it "
+                f"(the latest is `{current or 'none'}`).")
+    return (f"This takes patch `{current}` back out of the stats and the index; answers go back "
+            f"to the patch before it. To go ahead, run `/rollback patch:{current} "
+            f"confirm:{current}`.")
+
+
+def rollback_store(engine: Any, patch: str) -> dict:
+    """Roll back the latest patch of the engine's store. Blocking."""
+    from stats_db.rollback import rollback_patch
+
+    return rollback_patch(engine.store, patch)
+
+
+def render_rollback(done: dict) -> str:
+    """The public note that a patch was rolled back."""
+    return (f"↩️ Patch `{done['patch']}` was rolled back; answers now use patch "
+            f"`{done['current'] or 'none'}`.")
 
 
 async def reply_too_big(interaction: discord.Interaction, file: discord.Attachment,
