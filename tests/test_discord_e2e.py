@@ -16,8 +16,7 @@ import time
 import pytest
 
 from bot.discord_app import LorekeeperBot
-from bot.discord_app.errors import APOLOGY
-from bot.discord_app.replies import BUSY_TEXT
+from bot.discord_app.constants import APOLOGY, BUSY_TEXT
 from bot.discord_app.streaming import TYPING_MARK
 from bot.engine import Engine
 from bot.generation.base import ScriptedGenerator

@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.cogs import EXTENSIONS
+from bot.discord_app.constants import NO_MENTIONS
 from bot.discord_app.errors import LorekeeperTree
 from bot.discord_app.gate import RequestGate, UserCooldown
 from bot.discord_app.limits import (
@@ -24,7 +25,6 @@ from bot.discord_app.limits import (
     HTTP_CONNECTIONS,
     WORKER_THREADS,
 )
-from bot.discord_app.replies import NO_MENTIONS
 from bot.errors import LorekeeperError
 
 if TYPE_CHECKING:
