@@ -36,7 +36,7 @@ EPHEMERAL = 64
 DEFER_BUDGET_S = 0.100
 ORC_REPLY = "Hrrm, strong I am, puny one, and my axe is hungry today."
 EXPECTED_COMMANDS = {"ask", "stats", "compare", "changes", "history", "patch", "whois",
-                     "import", "status"}
+                     "import", "status", "setup", "follow", "unfollow", "following"}
 
 
 class RaisingGenerator(ScriptedGenerator):
@@ -126,7 +126,7 @@ async def test_sync_registers_every_command_with_descriptions(standin, make_bot,
         assert command["description"].strip(), command["name"]
         for option in command.get("options", []):
             assert option["description"].strip(), (command["name"], option["name"])
-    admin = {c["name"]: c for c in registered if c["name"] in ("import", "status")}
+    admin = {c["name"]: c for c in registered if c["name"] in ("import", "status", "setup")}
     assert {int(c["default_member_permissions"]) for c in admin.values()} == {MANAGE_GUILD}
     assert all(c.get("default_member_permissions") is None
                for c in registered if c["name"] not in admin)

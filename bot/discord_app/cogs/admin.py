@@ -89,6 +89,7 @@ class Admin(commands.Cog):
 
         await run_command(interaction, self.bot.gate, work,
                           lambda results: Reply(render_import_results(results)))
+        self.bot.announcer.wake()  # announce what was imported now, not at the next poll
 
     @app_commands.command(name="status",
                           description="The current patch, index health, adapters and queue.")
