@@ -64,6 +64,7 @@ class Announcer:
         self._wake = asyncio.Event()
         self._busy = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.looked = asyncio.Event()  # set after each look for new patches
 
     def start(self) -> None:
@@ -78,6 +79,10 @@ class Announcer:
     async def close(self) -> None:
         """Stop looking; what was not yet recorded is taken up at the next start."""
         if self._task is not None:
+            # The flag as well as the cancel: on Python 3.11 an asyncio.wait_for that finishes
+            # as the cancel arrives swallows it, and the task would go on looking for ever.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -85,7 +90,7 @@ class Announcer:
 
     async def _run(self) -> None:
         await asyncio.to_thread(self._first_look)
-        while True:
+        while not self._stopping:
             try:
                 await self.take_up_new_patches()
             except Exception:  # a bad patch day must not end the task; the next look retries
@@ -96,8 +101,7 @@ class Announcer:
     async def _pause(self) -> None:
         """Sleep until the next poll, or until woken.
 
-        Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that arrives as the
-        timeout expires, and then close() waits for ever.
+        Not asyncio.wait_for, which on Python 3.11 can swallow a cancellation.
         """
         woken = asyncio.create_task(self._wake.wait())
         try:
