@@ -25,7 +25,7 @@ async def _burst() -> dict[str, object]:
     import pytest
 
     from bot.discord_app import LorekeeperBot
-    from bot.discord_app.replies import BUSY_TEXT
+    from bot.discord_app.constants import BUSY_TEXT
     from bot.engine import Engine
     from characters.config import get_config
     from stats_db.datafolder import open_store

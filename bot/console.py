@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from bot.announce import build_announcement, render_announcement
 from bot.errors import LorekeeperError, UnknownCharacter
 from bot.questions import PATCH_RE, SHORT_PATCH_RE, split_quoted
 from bot.render import (
@@ -21,7 +22,6 @@ from bot.render import (
     render_comparison,
     render_history_text,
     render_lore,
-    render_patch,
     render_stat_card,
 )
 
@@ -34,7 +34,8 @@ Commands (names may contain spaces; quote them to be explicit, e.g. "Hagga Grim-
   /compare NAME vs NAME     two characters side by side ("vs" optional when names are clear)
   /changes NAME [FROM] [TO] what changed between patches (default: the last patch), in voice
   /history NAME STAT        a stat over every patch: a table, and a PNG chart saved to a file
-  /patch [PATCH]            a patch: notes, biggest buffs and nerfs (default: current)
+  /patch [PATCH]            a patch as a server's channel gets it: notes, new characters,
+                            buffs and nerfs, its biggest movers in their words (default: current)
   /whois NAME               who a character is
   /import PATH...           import patch files now (the next answer sees them)
   /status                   store health, adapters, queue
@@ -191,7 +192,7 @@ class Console:
         self.write(f"Chart saved to {path}")
 
     def patch(self, rest: str) -> None:
-        self.write(render_patch(self.engine.patch_summary(rest or None)))
+        self.write(render_announcement(build_announcement(self.engine, rest or None)))
 
     def whois(self, rest: str) -> None:
         if self._need(rest, "/whois NAME"):

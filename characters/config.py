@@ -98,6 +98,10 @@ class BotConfig:
     queue_size: int = 32
     stream_edit_interval_s: float = 1.0
     follow_up_minutes: float = 15.0
+    max_follows: int = 25
+    patch_poll_s: float = 20.0
+    dm_interval_s: float = 0.25
+    notify_budget_s: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -219,8 +223,12 @@ def _check_semantics(config: Config) -> None:
     for key in ("max_new_tokens", "max_batch_size", "max_queue"):
         if getattr(config.generation, key) < 1:
             raise ConfigError(f"{src}: generation.{key} must be at least 1")
-    if config.bot.queue_size < 1:
-        raise ConfigError(f"{src}: bot.queue_size must be at least 1")
+    for key in ("queue_size", "max_follows"):
+        if getattr(config.bot, key) < 1:
+            raise ConfigError(f"{src}: bot.{key} must be at least 1")
+    for key in ("patch_poll_s", "notify_budget_s"):
+        if getattr(config.bot, key) <= 0:
+            raise ConfigError(f"{src}: bot.{key} must be more than 0")
 
 
 def load_config(path: Path | str | None = None) -> Config:

@@ -5,7 +5,9 @@ An aiohttp server on 127.0.0.1 with a random port. The real discord.py client co
 Every REST request is recorded with a monotonic timestamp so tests can assert on latency, edit
 rate, content and `allowed_mentions`. The server runs on a thread and event loop of its own, as
 Discord would run elsewhere, so the bot's loop-lag measurements count only the bot's own work.
-Nothing reaches the network: attachments are served from here too.
+Nothing reaches the network: attachments are served from here too. Channel messages and direct
+messages are served too: a DM to a user in `closed_dms` is refused with 403 (code 50007), and
+the channel and DM routes send Discord's rate-limit headers and answer 429 beyond them.
 
 Below the stand-in, the harness the Discord tests and `bench/bench_overload.py` share:
 `running_bot`, `LoopLagProbe`, `run_overload` and `PacedGenerator` (a model-paced test double).
@@ -44,7 +46,8 @@ TIMESTAMP = "2026-11-24T10:00:00+00:00"
 DISPATCH, HEARTBEAT, IDENTIFY, HELLO, HEARTBEAT_ACK = 0, 1, 2, 10, 11
 # Interaction and option types.
 APPLICATION_COMMAND, AUTOCOMPLETE = 2, 4
-ATTACHMENT_OPTION = 11
+ATTACHMENT_OPTION, CHANNEL_OPTION = 11, 7
+CANNOT_MESSAGE_USER = 50007
 
 
 @dataclass
@@ -68,10 +71,14 @@ class RecordedRequest:
 
     @property
     def kind(self) -> str:
-        """callback, followup, edit, delete, fetch, sync or other."""
+        """callback, followup, edit, delete, fetch, sync, message, dm_open or other."""
         parts = self.path.split("/")
         if parts[1] == "interactions":
             return "callback"
+        if parts[1] == "channels" and parts[-1] == "messages" and self.method == "POST":
+            return "message"
+        if self.path == "/users/@me/channels" and self.method == "POST":
+            return "dm_open"
         if parts[1] == "webhooks":
             if len(parts) == 4:
                 return "followup"
@@ -83,6 +90,32 @@ class RecordedRequest:
     @property
     def content(self) -> str | None:
         return self.payload.get("content") if isinstance(self.payload, dict) else None
+
+    @property
+    def channel_id(self) -> int | None:
+        """The channel a message was posted to."""
+        return int(self.path.split("/")[2]) if self.kind == "message" else None
+
+
+@dataclass
+class Bucket:
+    """A rate-limit bucket: `limit` requests per `window_s`, as Discord's headers describe it."""
+
+    limit: int
+    window_s: float
+    started: float = 0.0
+    used: int = 0
+
+    def take(self, now: float) -> tuple[bool, dict[str, str]]:
+        """Count one request; (allowed, the X-RateLimit headers to answer with)."""
+        if now - self.started >= self.window_s:
+            self.started, self.used = now, 0
+        allowed = self.used < self.limit
+        self.used += allowed
+        reset_after = max(self.window_s - (now - self.started), 0.001)
+        return allowed, {"X-RateLimit-Limit": str(self.limit),
+                         "X-RateLimit-Remaining": str(max(self.limit - self.used, 0)),
+                         "X-RateLimit-Reset-After": f"{reset_after:.3f}"}
 
 
 @dataclass
@@ -97,9 +130,16 @@ class SentInteraction:
 class DiscordStandIn:
     """Discord's gateway and REST API on a loopback port, for one bot."""
 
-    def __init__(self, token: str = "standin-token", heartbeat_interval_s: float = 41.25) -> None:
+    def __init__(self, token: str = "standin-token", heartbeat_interval_s: float = 41.25, *,
+                 rate_limit: int = 5, rate_window_s: float = 1.0) -> None:
         self.token = token
         self.heartbeat_interval_s = heartbeat_interval_s
+        self.rate_limit = rate_limit
+        self.rate_window_s = rate_window_s
+        self.buckets: dict[str, Bucket] = {}
+        self.rate_limited: list[RecordedRequest] = []
+        self.closed_dms: set[int] = set()
+        self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         self.requests: list[RecordedRequest] = []
         self.heartbeats: list[float] = []
         self.acks_sent = 0
@@ -249,22 +289,36 @@ class DiscordStandIn:
 
     async def send_command(
         self, name: str, *, user_id: int = 42, permissions: int = MEMBER_PERMISSIONS,
-        attachment: tuple[str, str, bytes] | None = None, **options: str | int,
+        attachment: tuple[str, str, bytes] | None = None, channels: dict[str, int] | None = None,
+        subcommand: tuple[str, ...] = (), **options: str | int | bool,
     ) -> SentInteraction:
-        """Dispatch a slash command; `attachment` is (option name, filename, bytes)."""
-        opts = [{"name": k, "type": 3 if isinstance(v, str) else 4, "value": v}
-                for k, v in options.items()]
-        resolved = None
+        """Dispatch a slash command; `attachment` is (option name, filename, bytes), `channels`
+        maps an option name to a text channel id of the guild, `subcommand` names the path
+        below a command group (e.g. ("announce",) for /setup announce)."""
+        opts: list[dict[str, Any]] = [
+            {"name": k, "type": 5 if isinstance(v, bool) else 3 if isinstance(v, str) else 4,
+             "value": v} for k, v in options.items()]
+        resolved: dict[str, Any] | None = None
+        if channels:
+            opts += [{"name": k, "type": CHANNEL_OPTION, "value": str(v)}
+                     for k, v in channels.items()]
+            resolved = {"channels": {str(v): {
+                "id": str(v), "type": 0, "name": f"channel-{v % 1000}", "guild_id": str(GUILD_ID),
+                "permissions": str(MEMBER_PERMISSIONS), "parent_id": None,
+            } for v in channels.values()}}
         if attachment is not None:
             option, filename, content = attachment
             attachment_id = str(next(self._ids))
             self.attachments[filename] = content
             opts.append({"name": option, "type": ATTACHMENT_OPTION, "value": attachment_id})
-            resolved = {"attachments": {attachment_id: {
+            resolved = resolved or {}
+            resolved["attachments"] = {attachment_id: {
                 "id": attachment_id, "filename": filename, "size": len(content),
                 "url": f"{self.base_url}/cdn/{filename}",
                 "proxy_url": f"{self.base_url}/cdn/{filename}", "content_type": "application/json",
-            }}}
+            }}
+        for sub in reversed(subcommand):
+            opts = [{"name": sub, "type": 1, "options": opts}]
         payload = self.interaction_payload(
             APPLICATION_COMMAND, name, opts, user_id=user_id, permissions=permissions,
             resolved=resolved,
@@ -329,6 +383,52 @@ class DiscordStandIn:
             self._changed.notify_all()
         return self._answer(recorded, request.headers.get("Authorization"))
 
+    def messages_posted(self, channel_id: int | None = None) -> list[RecordedRequest]:
+        """Messages the bot posted (to one channel, or to any), oldest first."""
+        return [r for r in self.requests if r.kind == "message"
+                and (channel_id is None or r.channel_id == channel_id)]
+
+    def direct_messages(self, user_id: int | None = None) -> list[RecordedRequest]:
+        """Direct messages the bot sent and Discord accepted (to one user, or to any)."""
+        channels = {c: u for u, c in self.dm_channels.items()
+                    if user_id is None or u == user_id}
+        return [r for r in self.messages_posted() if r.channel_id in channels
+                and r.channel_id not in self._refused_channels()]
+
+    def _refused_channels(self) -> set[int]:
+        return {self.dm_channels[u] for u in self.closed_dms if u in self.dm_channels}
+
+    def _limited(self, key: str, r: RecordedRequest) -> tuple[web.Response | None, dict[str, str]]:
+        """A 429 when the bucket `key` is spent, else None; and the rate-limit headers."""
+        bucket = self.buckets.setdefault(key, Bucket(self.rate_limit, self.rate_window_s))
+        allowed, headers = bucket.take(r.t)
+        headers["X-RateLimit-Bucket"] = key.split(":")[0]
+        if allowed:
+            return None, headers
+        self.rate_limited.append(r)
+        retry = float(headers["X-RateLimit-Reset-After"])
+        body = {"message": "You are being rate limited.", "retry_after": retry, "global": False}
+        return _json(body, status=429, headers={**headers, "Via": "1.1 google"}), headers
+
+    def _channel_routes(self, r: RecordedRequest) -> web.Response:
+        """Open a DM channel, or post a message to a channel or a DM."""
+        key = "dm_open" if r.kind == "dm_open" else f"message:{r.channel_id}"
+        refusal, headers = self._limited(key, r)
+        if refusal is not None:
+            return refusal
+        if r.kind == "dm_open":
+            user_id = int(r.payload["recipient_id"])
+            channel = self.dm_channels.setdefault(user_id, next(self._ids))
+            return _json({"id": str(channel), "type": 1, "last_message_id": None,
+                          "recipients": [user_payload(user_id, f"player{user_id % 10000}")]},
+                         headers=headers)
+        if r.channel_id in self._refused_channels():
+            return _json({"message": "Cannot send messages to this user",
+                          "code": CANNOT_MESSAGE_USER}, status=403, headers=headers)
+        message = self._store(f"channel/{r.channel_id}/{next(self._ids)}", r.payload or {},
+                              r.files)
+        return _json({**message, "channel_id": str(r.channel_id), "type": 0}, headers=headers)
+
     def _answer(self, r: RecordedRequest, auth: str | None) -> web.StreamResponse:
         parts = r.path.strip("/").split("/")
         if r.path == "/users/@me":
@@ -343,6 +443,8 @@ class DiscordStandIn:
                 "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
                                         "max_concurrency": 1},
             })
+        if r.kind in ("message", "dm_open"):
+            return self._channel_routes(r)
         if r.kind == "sync":
             return _json(self._sync(parts, r.payload))
         if r.kind == "callback":
@@ -416,10 +518,10 @@ class DiscordStandIn:
         return message
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON response with the bare content type discord.py checks for."""
     return web.Response(body=json.dumps(data).encode(), status=status,
-                        headers={"Content-Type": "application/json"})
+                        headers={"Content-Type": "application/json", **(headers or {})})
 
 
 def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict:

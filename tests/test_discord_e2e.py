@@ -16,8 +16,7 @@ import time
 import pytest
 
 from bot.discord_app import LorekeeperBot
-from bot.discord_app.errors import APOLOGY
-from bot.discord_app.replies import BUSY_TEXT
+from bot.discord_app.constants import APOLOGY, BUSY_TEXT
 from bot.discord_app.streaming import TYPING_MARK
 from bot.engine import Engine
 from bot.generation.base import ScriptedGenerator
@@ -37,7 +36,8 @@ EPHEMERAL = 64
 DEFER_BUDGET_S = 0.100
 ORC_REPLY = "Hrrm, strong I am, puny one, and my axe is hungry today."
 EXPECTED_COMMANDS = {"ask", "stats", "compare", "changes", "history", "patch", "whois",
-                     "import", "rollback", "status"}
+                     "import", "rollback", "status", "setup", "follow", "unfollow", "following",
+                     "top"}
 
 
 class RaisingGenerator(ScriptedGenerator):
@@ -127,7 +127,8 @@ async def test_sync_registers_every_command_with_descriptions(standin, make_bot,
         assert command["description"].strip(), command["name"]
         for option in command.get("options", []):
             assert option["description"].strip(), (command["name"], option["name"])
-    admin = {c["name"]: c for c in registered if c["name"] in ("import", "rollback", "status")}
+    admin = {c["name"]: c for c in registered
+             if c["name"] in ("import", "rollback", "status", "setup")}
     assert {int(c["default_member_permissions"]) for c in admin.values()} == {MANAGE_GUILD}
     assert all(c.get("default_member_permissions") is None
                for c in registered if c["name"] not in admin)

@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from bot.discord_app import LorekeeperBot
+from bot.discord_app.constants import BUSY_TEXT
 from bot.discord_app.limits import INTERACTION_DEADLINE_S
-from bot.discord_app.replies import BUSY_TEXT
 from bot.engine import Engine
 from characters.config import get_config
 from tests.discord_standin import (

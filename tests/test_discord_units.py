@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import itertools
 import threading
@@ -196,3 +197,23 @@ def test_embed_colours_come_from_the_voice_folders():
     assert colours == {f: get_voice(f).colour for f in voiced_factions()}
     assert len(set(colours.values())) == len(colours)  # each faction its own colour
     assert colour_for("goblin").value == DEFAULT_COLOUR
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The modules a file imports when it runs (imports under `if TYPE_CHECKING:` excluded)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_no_import_cycle_between_client_errors_and_replies():
+    folder = Path(__file__).resolve().parents[1] / "bot" / "discord_app"
+    constants = _runtime_imports(folder / "constants.py")
+    assert not any(m.startswith("bot.") for m in constants), constants
+    for name in ("errors.py", "replies.py", "gate.py", "limits.py", "autocomplete.py"):
+        assert "bot.discord_app.client" not in _runtime_imports(folder / name), name
+    assert "bot.discord_app.replies" not in _runtime_imports(folder / "client.py")

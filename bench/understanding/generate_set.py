@@ -1169,7 +1169,7 @@ def main():
     with open(OUT, "w", encoding="utf-8") as fh:
         for r in rows:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print("wrote %d questions to %s" % (len(rows), os.path.relpath(OUT, ROOT)))
+    print(f"wrote {len(rows)} questions to {os.path.relpath(OUT, ROOT)}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
@@ -12,11 +13,18 @@ from bot.discord_app.limits import (
     AUTOCOMPLETE_NAME_LIMIT,
     AUTOCOMPLETE_VALUE_LIMIT,
 )
-from bot.discord_app.replies import bot_of
 from bot.render import clip
 from characters.resolve import fold
 
+if TYPE_CHECKING:
+    from bot.discord_app.client import LorekeeperBot
+
 Choice = app_commands.Choice
+
+
+def bot_of(interaction: discord.Interaction) -> LorekeeperBot:
+    """The Lorekeeper bot that received `interaction` (autocomplete callbacks have no cog)."""
+    return cast("LorekeeperBot", interaction.client)
 
 
 async def character_choices(interaction: discord.Interaction, current: str) -> list[Choice[str]]:

@@ -15,7 +15,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.community import Community
+from bot.discord_app.announcer import Announcer
 from bot.discord_app.cogs import EXTENSIONS
+from bot.discord_app.constants import NO_MENTIONS
 from bot.discord_app.errors import LorekeeperTree
 from bot.discord_app.gate import RequestGate, UserCooldown
 from bot.discord_app.limits import (
@@ -24,7 +27,6 @@ from bot.discord_app.limits import (
     HTTP_CONNECTIONS,
     WORKER_THREADS,
 )
-from bot.discord_app.replies import NO_MENTIONS
 from bot.errors import LorekeeperError
 
 if TYPE_CHECKING:
@@ -61,6 +63,8 @@ class LorekeeperBot(commands.Bot):
         self.settings = config.bot
         self.gate = RequestGate(config.bot.queue_size, ENGINE_WORKERS)
         self.cooldown = UserCooldown(config.bot.cooldown_s)
+        self.community = Community(engine.store.sqlite_path, config.bot.max_follows)
+        self.announcer = Announcer(self, self.community)
         self.synced: list[app_commands.AppCommand] = []
         self._switch_interval: float | None = None
 
@@ -75,7 +79,8 @@ class LorekeeperBot(commands.Bot):
         await super().login(token)
 
     async def setup_hook(self) -> None:
-        """Load the cogs, warm the engine, start the scheduler in this loop, sync the commands."""
+        """Load the cogs, warm the engine, start the scheduler in this loop, sync the commands,
+        then start looking for new patches to announce."""
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.start_worker_threads()
@@ -90,6 +95,7 @@ class LorekeeperBot(commands.Bot):
         gc.freeze()
         self.engine.start_scheduler(asyncio.get_running_loop())
         self.synced = await self.sync_commands()
+        self.announcer.start()
 
     async def start_worker_threads(self) -> None:
         """Give the loop its own thread pool, with every thread started now.
@@ -129,7 +135,8 @@ class LorekeeperBot(commands.Bot):
         return synced
 
     async def close(self) -> None:
-        """Disconnect, then restore the interpreter's thread switch interval."""
+        """Stop patch day, disconnect, then restore the interpreter's thread switch interval."""
+        await self.announcer.close()
         await super().close()
         if self._switch_interval is not None:
             sys.setswitchinterval(self._switch_interval)

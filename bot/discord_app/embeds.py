@@ -88,8 +88,8 @@ def comparison_embed(comparison: Comparison) -> discord.Embed:
     )
 
 
-def patch_embed(view: PatchView) -> discord.Embed:
-    """A patch summary with its biggest buffs and nerfs."""
+def patch_embed(view: PatchView, extra: Iterable[tuple[str, str, bool]] = ()) -> discord.Embed:
+    """A patch summary with its biggest buffs and nerfs (and `extra` fields after them)."""
     fields = [("Characters changed", str(view.changed), True)]
     if view.new_characters:
         fields.append(("New characters", ", ".join(sanitize(n) for n in view.new_characters), True))
@@ -97,6 +97,7 @@ def patch_embed(view: PatchView) -> discord.Embed:
         lines = [f"{sanitize(name)}: {label} {old} → {new}"
                  for name, label, old, new in moves[:TOP_MOVES]]
         fields.append((title, "\n".join(lines) or "none", False))
+    fields += extra
     return limited_embed(
         f"Patch {view.patch}", sanitize(view.notes), fields=fields,
         footer=f"Released {view.released}",

@@ -8,13 +8,12 @@ import math
 import discord
 from discord import app_commands
 
-from bot.discord_app.replies import BUSY_TEXT, reply_privately
+from bot.discord_app.constants import APOLOGY, BUSY_TEXT
+from bot.discord_app.replies import reply_privately
 from bot.errors import LorekeeperError
 from bot.generation.base import GeneratorBusy
 
 log = logging.getLogger(__name__)
-
-APOLOGY = "Sorry, something went wrong while answering that. It has been logged."
 
 
 def command_context(interaction: discord.Interaction) -> dict:

@@ -16,6 +16,8 @@ from bot.render import (
 )
 
 AUTOCOMPLETE_VALUE_LIMIT = 100
+# Embeds one message may carry.
+EMBEDS_PER_MESSAGE = 10
 # Discord drops an interaction not answered within 3 s; every command defers long before that.
 INTERACTION_DEADLINE_S = 3.0
 # Our own limit on a question (Discord allows 6000 characters in a string option).
@@ -33,6 +35,7 @@ __all__ = [
     "AUTOCOMPLETE_LIMIT",
     "AUTOCOMPLETE_NAME_LIMIT",
     "AUTOCOMPLETE_VALUE_LIMIT",
+    "EMBEDS_PER_MESSAGE",
     "EMBED_DESCRIPTION_LIMIT",
     "EMBED_FIELD_LIMIT",
     "EMBED_FIELD_NAME_LIMIT",

@@ -3,43 +3,71 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import discord
 
-from bot.discord_app.gate import Admission, QueueFull
+from bot.discord_app.constants import BUSY_TEXT, NO_MENTIONS
+from bot.discord_app.gate import Admission, QueueFull, RequestGate
 from bot.discord_app.limits import MESSAGE_LIMIT
 from bot.render import clip, sanitize
 
-if TYPE_CHECKING:
-    from bot.discord_app.client import LorekeeperBot
-
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
-BUSY_TEXT = "I'm busy answering others right now, try again shortly."
+T = TypeVar("T")
+Work = Callable[[Admission], Awaitable[T]]
 
 
-def bot_of(interaction: discord.Interaction) -> LorekeeperBot:
-    """The Lorekeeper bot that received `interaction`."""
-    return interaction.client  # type: ignore[return-value]
+@dataclass(frozen=True)
+class Reply:
+    """What replaces the deferred "thinking" message: text, an embed, a file."""
+
+    content: str | None = None
+    embed: discord.Embed | None = None
+    file: discord.File | None = None
+    private: bool = False  # for the user alone (a rejected import's reasons)
 
 
-async def begin(interaction: discord.Interaction) -> Admission | None:
+async def begin(interaction: discord.Interaction, gate: RequestGate, *,
+                private: bool = False) -> Admission | None:
     """Take a place in the request queue and defer; None (after a polite "busy") when full."""
     try:
-        admission = bot_of(interaction).gate.admit()
+        admission = gate.admit()
     except QueueFull:
         await interaction.response.send_message(
             BUSY_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
         return None
     try:
-        await interaction.response.defer(thinking=True)
+        await interaction.response.defer(thinking=True, ephemeral=private)
     except BaseException:
         admission.close()
         raise
     return admission
+
+
+def in_thread(func: Callable[..., T], /, *args: object) -> Work[T]:
+    """Work that runs the blocking `func(*args)` in a worker thread of the admission."""
+    return lambda admission: admission.run(func, *args)
+
+
+async def run_command(interaction: discord.Interaction, gate: RequestGate, work: Work[T],
+                      show: Callable[[T], Reply], *, private: bool = False) -> None:
+    """Admit and defer, do `work`, and reply with `show(result)`; "busy" when the queue is full.
+
+    Errors propagate to the tree's one error handler, which tells the user privately.
+    """
+    if (admission := await begin(interaction, gate, private=private)) is None:
+        return
+    async with admission:
+        result = await work(admission)
+        shown = show(result)
+        if shown.private and shown.content is not None:
+            await reply_privately(interaction, shown.content)
+            return
+        await reply(interaction, shown.content, embed=shown.embed, file=shown.file)
 
 
 async def reply(
@@ -66,14 +94,3 @@ async def reply_privately(interaction: discord.Interaction, text: str) -> None:
     except discord.HTTPException:
         log.warning("could not delete the deferred reply of interaction %s", interaction.id)
     await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-
-
-def cooldown_check(interaction: discord.Interaction) -> bool:
-    """An app-command check: one expensive request per user every `cooldown_s` seconds."""
-    cooldown = bot_of(interaction).cooldown
-    retry_after = cooldown.retry_after(interaction.user.id)
-    if retry_after > 0:
-        raise discord.app_commands.CommandOnCooldown(
-            discord.app_commands.Cooldown(1, cooldown.seconds), retry_after
-        )
-    return True

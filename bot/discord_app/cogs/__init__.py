@@ -4,4 +4,5 @@ EXTENSIONS = (
     "bot.discord_app.cogs.answers",
     "bot.discord_app.cogs.cards",
     "bot.discord_app.cogs.admin",
+    "bot.discord_app.cogs.community",
 )

@@ -5,15 +5,21 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app import embeds
-from bot.discord_app.replies import begin, bot_of, reply, reply_privately
+from bot.discord_app.gate import Admission
+from bot.discord_app.replies import Reply, in_thread, reply_privately, run_command
 from bot.render import sanitize
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import LorekeeperBot
+    from bot.engine import Engine
+    from stats_db.ingest import ImportResult
 
 MAX_REPORTED_ERRORS = 10
 _UNSAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -25,7 +31,7 @@ def upload_name(filename: str) -> str:
     return name if name.endswith(".json") else name + ".json"
 
 
-def import_upload(engine: Any, filename: str, content: bytes) -> list[Any]:
+def import_upload(engine: Engine, filename: str, content: bytes) -> list[ImportResult]:
     """Write an uploaded patch to a private temporary folder and import it. Blocking."""
     with tempfile.TemporaryDirectory(prefix="lorekeeper-upload-") as folder:
         path = Path(folder) / upload_name(filename)
@@ -33,7 +39,7 @@ def import_upload(engine: Any, filename: str, content: bytes) -> list[Any]:
         return engine.import_files([path])
 
 
-def render_import_results(results: list[Any]) -> str:
+def render_import_results(results: list[ImportResult]) -> str:
     """One line per file (imported, unchanged or rejected), with the reasons for a rejection."""
     if not results:
         return "The inbox holds no new patch files."
@@ -58,7 +64,7 @@ def has_manage_guild(interaction: discord.Interaction) -> bool:
 class Admin(commands.Cog):
     """Importing patches and checking the bot's health."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: LorekeeperBot) -> None:
         self.bot = bot
 
     @app_commands.command(name="import",
@@ -70,24 +76,24 @@ class Admin(commands.Cog):
     @app_commands.check(has_manage_guild)
     async def import_(self, interaction: discord.Interaction,
                       file: discord.Attachment | None = None) -> None:
-        bot = bot_of(interaction)
-        limit = bot.config.stats_db.max_patch_bytes
+        limit = self.bot.config.stats_db.max_patch_bytes
         if file is not None and file.size > limit:
             await reply_too_big(interaction, file, limit)
             return
-        if (admission := await begin(interaction)) is None:
-            return
-        async with admission:
+
+        async def work(admission: Admission) -> list[ImportResult]:
             if file is None:
-                results = await admission.run(bot.engine.rescan_inbox)
-            else:
-                content = await file.read()
-                results = await admission.run(import_upload, bot.engine, file.filename, content)
-            if results and all(r.status == "rejected" for r in results):
-                # Nothing changed: the reasons are for the moderator alone.
-                await reply_privately(interaction, render_import_results(results))
-            else:
-                await reply(interaction, render_import_results(results))
+                return await admission.run(self.bot.engine.rescan_inbox)
+            content = await file.read()
+            return await admission.run(import_upload, self.bot.engine, file.filename, content)
+
+        def show(results: list[ImportResult]) -> Reply:
+            # Nothing changed when every file was rejected: the reasons are for the moderator.
+            rejected = bool(results) and all(r.status == "rejected" for r in results)
+            return Reply(render_import_results(results), private=rejected)
+
+        await run_command(interaction, self.bot.gate, work, show)
+        self.bot.announcer.wake()  # announce what was imported now, not at the next poll
 
     @app_commands.command(name="rollback",
                           description="Take the latest patch back out (asks you to confirm).")
@@ -98,15 +104,12 @@ class Admin(commands.Cog):
     @app_commands.check(has_manage_guild)
     async def rollback(self, interaction: discord.Interaction, patch: str,
                        confirm: str | None = None) -> None:
-        bot = bot_of(interaction)
+        engine = self.bot.engine
         if confirm != patch:
-            await reply_privately(interaction, rollback_question(bot.engine, patch))
+            await reply_privately(interaction, rollback_question(engine, patch))
             return
-        if (admission := await begin(interaction)) is None:
-            return
-        async with admission:
-            done = await admission.run(rollback_store, bot.engine, patch)
-            await reply(interaction, render_rollback(done))
+        await run_command(interaction, self.bot.gate, in_thread(rollback_store, engine, patch),
+                          lambda done: Reply(render_rollback(done)))
 
     @app_commands.command(name="status",
                           description="The current patch, index health, adapters and queue.")
@@ -114,16 +117,13 @@ class Admin(commands.Cog):
     @app_commands.guild_only()
     @app_commands.check(has_manage_guild)
     async def status(self, interaction: discord.Interaction) -> None:
-        bot = bot_of(interaction)
-        if (admission := await begin(interaction)) is None:
-            return
-        async with admission:
-            status = await admission.run(bot.engine.status)
-            embed = embeds.status_embed(status, bot.gate.depth, bot.gate.capacity)
-            await reply(interaction, embed=embed)
+        gate = self.bot.gate
+        await run_command(interaction, gate, in_thread(self.bot.engine.status),
+                          lambda status: Reply(embed=embeds.status_embed(status, gate.depth,
+                                                                         gate.capacity)))
 
 
-def rollback_question(engine: Any, patch: str) -> str:
+def rollback_question(engine: Engine, patch: str) -> str:
     """The confirmation step: what a rollback of `patch` would do, and how to confirm it."""
     current = engine.store.current_patch()
     if patch != current:
@@ -134,7 +134,7 @@ def rollback_question(engine: Any, patch: str) -> str:
             f"confirm:{current}`.")
 
 
-def rollback_store(engine: Any, patch: str) -> dict:
+def rollback_store(engine: Engine, patch: str) -> dict:
     """Roll back the latest patch of the engine's store. Blocking."""
     from stats_db.rollback import rollback_patch
 
@@ -155,5 +155,5 @@ async def reply_too_big(interaction: discord.Interaction, file: discord.Attachme
                      f"{limit:,} bytes.")
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: LorekeeperBot) -> None:
     await bot.add_cog(Admin(bot))

@@ -10,12 +10,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.autocomplete import character_choices, patch_choices
+from bot.discord_app.constants import NO_MENTIONS
 from bot.discord_app.limits import QUESTION_MAX_LENGTH
-from bot.discord_app.replies import NO_MENTIONS, begin, bot_of, cooldown_check, reply
+from bot.discord_app.replies import begin, reply
 from bot.discord_app.streaming import StreamedReply
 from bot.render import render_answer
 
 if TYPE_CHECKING:
+    from bot.discord_app.client import LorekeeperBot
     from bot.views import Answer
 
 FALLBACK_NOTE = "\n-# The voice strayed from the records, so these are the records, word for word."
@@ -23,12 +25,12 @@ FALLBACK_NOTE = "\n-# The voice strayed from the records, so these are the recor
 AnswerCall = Callable[[Callable[[str], None]], "Answer"]
 
 
-async def stream_answer(interaction: discord.Interaction, call: AnswerCall) -> None:
+async def stream_answer(interaction: discord.Interaction, bot: LorekeeperBot,
+                        call: AnswerCall) -> None:
     """Defer, run `call(on_text)` in a worker thread while streaming its text, show the Answer."""
-    admission = await begin(interaction)
+    admission = await begin(interaction, bot.gate)
     if admission is None:
         return
-    bot = bot_of(interaction)
 
     async def edit(text: str) -> None:
         await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
@@ -48,8 +50,17 @@ async def stream_answer(interaction: discord.Interaction, call: AnswerCall) -> N
 class Answers(commands.Cog):
     """Questions answered by the character itself."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: LorekeeperBot) -> None:
         self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """One expensive request per user every `cooldown_s` seconds, for every command here."""
+        cooldown = self.bot.cooldown
+        retry_after = cooldown.retry_after(interaction.user.id)
+        if retry_after > 0:
+            raise app_commands.CommandOnCooldown(app_commands.Cooldown(1, cooldown.seconds),
+                                                 retry_after)
+        return True
 
     @app_commands.command(name="ask", description="Ask a character about itself; it answers "
                                                   "in its faction's voice with current stats.")
@@ -59,13 +70,12 @@ class Answers(commands.Cog):
         patch="Answer as of this patch instead of the current one",
     )
     @app_commands.autocomplete(character=character_choices, patch=patch_choices)
-    @app_commands.check(cooldown_check)
     async def ask(
         self, interaction: discord.Interaction, character: str,
         question: app_commands.Range[str, 1, QUESTION_MAX_LENGTH], patch: str | None = None,
     ) -> None:
-        engine = bot_of(interaction).engine
-        await stream_answer(interaction, lambda on_text: engine.ask(
+        engine = self.bot.engine
+        await stream_answer(interaction, self.bot, lambda on_text: engine.ask(
             character, question, patch=patch, on_text=on_text))
 
     @app_commands.command(name="changes",
@@ -79,15 +89,14 @@ class Answers(commands.Cog):
     )
     @app_commands.autocomplete(character=character_choices, from_patch=patch_choices,
                                to_patch=patch_choices)
-    @app_commands.check(cooldown_check)
     async def changes(
         self, interaction: discord.Interaction, character: str,
         from_patch: str | None = None, to_patch: str | None = None,
     ) -> None:
-        engine = bot_of(interaction).engine
-        await stream_answer(interaction, lambda on_text: engine.changes(
+        engine = self.bot.engine
+        await stream_answer(interaction, self.bot, lambda on_text: engine.changes(
             character, from_patch, to_patch, on_text=on_text))
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: LorekeeperBot) -> None:
     await bot.add_cog(Answers(bot))
