@@ -4,6 +4,7 @@
     python -m bot run [--console]               # the same, explicitly
     python -m bot ask NAME "QUESTION" [--adapter auto|none|FACTION] [--patch P] [--json]
     python -m bot ask --batch FILE.jsonl --json     # one answer (or error) JSON per input line
+    python -m bot top STAT [--faction F] [--role R] [-n N] [--lowest] [--patch P] [--json]
 
 Exit codes of `ask`: 0 answered; 2 unknown character, patch or adapter (with "did you mean");
 3 the generator is busy; with --batch, 1 when some lines were errors (each gets an error object).
@@ -17,9 +18,12 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-EngineFactory = Callable[[], Any]
+if TYPE_CHECKING:
+    from bot.engine import Engine
+
+EngineFactory = Callable[[], "Engine"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
                           "file ('-' for stdin); one JSON line out per line in")
     ask.add_argument("--no-stream", action="store_true",
                      help="print the answer only when it is complete")
+    top = commands.add_parser(
+        "top", help="who leads the roster in one stat (no model is loaded)",
+        description="The roster's leaders in one stat, from the index's stat columns: "
+                    "python -m bot top speed --faction elvish -n 5")
+    top.add_argument("stat", metavar="STAT", help='a stat, as players write it ("hp", "atk")')
+    top.add_argument("--faction", help="only this faction (orcish, elves, ...)")
+    top.add_argument("--role", help='only this role ("cleric") or group ("healer")')
+    top.add_argument("-n", type=int, default=10, metavar="N", help="how many (at most 10)")
+    top.add_argument("--lowest", action="store_true", help="the lowest values first")
+    top.add_argument("--patch", help="as of this patch (default: the current one)")
+    top.add_argument("--json", action="store_true",
+                     help='print JSON rows {"rank", "id", "name", "value", ...}')
     return parser
 
 
@@ -69,6 +85,8 @@ def main(argv: list[str] | None = None, engine_factory: EngineFactory | None = N
             err.write('usage: python -m bot ask NAME "QUESTION" (or --batch FILE.jsonl)\n')
             return 2
         return run_ask(args, factory, out, err)
+    if args.command == "top":
+        return run_top(args, engine_factory or _default_engine, out, err)
     return run_bot(console=getattr(args, "console", False),
                    warmup=not getattr(args, "no_warmup", False), engine_factory=engine_factory,
                    started=started)
@@ -128,6 +146,30 @@ def run_ask(args, factory: EngineFactory, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
+def run_top(args, factory: EngineFactory, out: IO[str], err: IO[str]) -> int:
+    """Print the roster's leaders in one stat (a table, or JSON rows)."""
+    from bot.errors import LorekeeperError
+    from bot.render import render_ranking
+
+    engine = factory()
+    try:
+        view = engine.top(args.stat, faction=args.faction, role=args.role, count=args.n,
+                          lowest=args.lowest, patch=args.patch)
+    except LorekeeperError as exc:
+        if args.json:
+            out.write(json.dumps(_error_json(exc)) + "\n")
+        err.write(f"{exc}\n")
+        return 2
+    finally:
+        if engine_is_owned(factory):
+            engine.close()
+    if args.json:
+        out.write(json.dumps(view.to_json(), ensure_ascii=False) + "\n")
+    else:
+        out.write(render_ranking(view) + "\n")
+    return 0
+
+
 def engine_is_owned(factory: EngineFactory) -> bool:
     """Whether the CLI built the engine itself (and so closes it)."""
     return factory is _default_engine
@@ -173,7 +215,7 @@ def run_batch(args, factory: EngineFactory, out: IO[str], err: IO[str]) -> int:
     return 1 if failed else 0
 
 
-def _batch_one(engine, line: str, adapter: str, patch: str | None) -> dict[str, Any]:
+def _batch_one(engine: Engine, line: str, adapter: str, patch: str | None) -> dict[str, Any]:
     from bot.errors import LorekeeperError
 
     try:

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from bot.announce import build_announcement, render_announcement
 from bot.errors import LorekeeperError, UnknownCharacter
@@ -22,14 +22,22 @@ from bot.render import (
     render_comparison,
     render_history_text,
     render_lore,
+    render_ranking,
     render_stat_card,
 )
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
 
 HELP = """\
 Commands (names may contain spaces; quote them to be explicit, e.g. "Hagga Grim-Eye"):
   /ask NAME QUESTION        ask a character; e.g. /ask hagga grim-eye what is your attack?
                             (the longest leading words that name a character are the name;
-                            say "as of W47" for an older patch, "what changed since W45" etc.)
+                            say "as of W47" for an older patch, "what changed since W45" etc.;
+                            without a name, a question goes to the character asked last:
+                            "and your defense?", "what about as of W44?")
+  /top STAT [FACTION] [ROLE] [N] [lowest] [PATCH]
+                            who leads the roster; e.g. /top speed elves 5, /top cost healer lowest
   /stats NAME [PATCH]       the full stat card
   /compare NAME vs NAME     two characters side by side ("vs" optional when names are clear)
   /changes NAME [FROM] [TO] what changed between patches (default: the last patch), in voice
@@ -42,6 +50,10 @@ Commands (names may contain spaces; quote them to be explicit, e.g. "Hagga Grim-
   /help                     this help
   /quit                     leave (Ctrl-D and Ctrl-C work too)
 A line without a leading slash is an /ask."""
+
+
+# The console is one conversation: a question without a name goes to the last one asked.
+CONVERSATION = "console"
 
 
 def _is_patch(word: str) -> bool:
@@ -59,7 +71,7 @@ def _pop_patches(text: str, most: int) -> tuple[str, list[str]]:
 class Console:
     """Dispatches console lines to the engine and writes the rendered replies."""
 
-    def __init__(self, engine: Any, out: IO[str] | None = None,
+    def __init__(self, engine: Engine, out: IO[str] | None = None,
                  charts_dir: Path | None = None) -> None:
         self.engine = engine
         self.out = out or sys.stdout
@@ -68,7 +80,7 @@ class Console:
             "ask": self.ask, "stats": self.stats, "compare": self.compare,
             "changes": self.changes, "history": self.history, "patch": self.patch,
             "whois": self.whois, "import": self.import_files, "status": self.status,
-            "help": self.help,
+            "top": self.top, "help": self.help,
         }
 
     def write(self, text: str = "", end: str = "\n") -> None:
@@ -105,7 +117,14 @@ class Console:
     def ask(self, rest: str) -> None:
         if not self._need(rest, "/ask NAME QUESTION"):
             return
-        character, question = self.engine.split_name(rest, keep=0)
+        try:
+            character, question, typed = self.engine.split_named(rest, keep=0)
+        except UnknownCharacter:
+            remembered = self.engine.memory.recall(CONVERSATION)
+            if remembered is None:
+                raise
+            character = self.engine.store.character(remembered.character_id)
+            question, typed = rest, None  # a follow-up: the same character as before
         if not question.strip():
             self.write(f"Ask {character.name} something, e.g. /ask {character.first_name} "
                        "what is your attack?")
@@ -117,7 +136,8 @@ class Console:
             self.write(text[len(streamed["text"]):], end="")
             streamed["text"] = text
 
-        answer = self.engine.ask(character.id, question, on_text=on_text)
+        answer = self.engine.ask(typed or character.id, question, on_text=on_text,
+                                 conversation=CONVERSATION)
         if answer.answer.startswith(streamed["text"]):
             self.write(answer.answer[len(streamed["text"]):])
         else:
@@ -127,6 +147,38 @@ class Console:
         voice = answer.adapter or "base model"
         notes = ", fallback template" if answer.fallback else ""
         self.write(f"{footer}  ({answer.latency_s:.1f} s, {voice}{notes})")
+
+    def top(self, rest: str) -> None:
+        if not self._need(rest, "/top STAT [FACTION] [ROLE] [N] [lowest] [PATCH]"):
+            return
+        words, patches = _pop_patches(rest, 1)
+        stat_words, faction, role, count, lowest = [], None, None, 10, False
+        for word in words.split():
+            if word.isdigit():
+                count = int(word)
+            elif word.lower() in ("lowest", "bottom"):
+                lowest = True
+            elif faction is None and self._is_faction(word):
+                faction = word
+            elif role is None and self._is_role(word):
+                role = word
+            else:
+                stat_words.append(word)
+        view = self.engine.top(" ".join(stat_words), faction=faction, role=role, count=count,
+                               lowest=lowest, patch=patches[0] if patches else None)
+        self.write(render_ranking(view))
+
+    def _is_faction(self, word: str) -> bool:
+        try:
+            return self.engine.faction_named(word) is not None
+        except LorekeeperError:
+            return False
+
+    def _is_role(self, word: str) -> bool:
+        try:
+            return bool(self.engine.roles_named(word))
+        except LorekeeperError:
+            return False
 
     def stats(self, rest: str) -> None:
         name, patches = _pop_patches(rest, 1)
@@ -241,7 +293,7 @@ def repl(console: Console, stdin: IO[str] | None = None, prompt: str = "> ") -> 
     return 0
 
 
-def run_console(engine_factory: Callable[[], Any] | None = None, warmup: bool = True,
+def run_console(engine_factory: Callable[[], Engine] | None = None, warmup: bool = True,
                 started: float | None = None, stdin: IO[str] | None = None,
                 out: IO[str] | None = None, scheduler: bool = True) -> int:
     """Open the engine, warm the model, start the weekly import job in a background thread,

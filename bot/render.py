@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.views import Answer, Comparison, History, LoreCard, PatchView, StatCard
+from bot.views import Answer, Comparison, History, LoreCard, PatchView, Ranking, StatCard
 from characters.schema import StatSchema
 
 MESSAGE_LIMIT = 2000
@@ -49,14 +49,20 @@ def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
 def stats_line(answer: Answer, schema: StatSchema) -> str:
     """"Attack 91 · Patch 2026-W48": the stats an answer showed and its patch."""
     parts = []
+    read = [f"({answer.read_as})"] if answer.read_as else []
+    if answer.ranking is not None:
+        stat = schema.get(answer.stats_shown[0]) if answer.stats_shown else None
+        label = stat.label if stat is not None else "Ranking"
+        return " · ".join([f"{label} ranking, {len(answer.ranking)} shown",
+                           f"Patch {answer.patch}", *read])
     if len(answer.stats_shown) > FOOTER_STATS:
-        return f"Full stat card · Patch {answer.patch}"
+        return " · ".join([f"Full stat card · Patch {answer.patch}", *read])
     for name in answer.stats_shown:
         stat = schema.get(name)
         if stat is not None and name in answer.facts:
             parts.append(f"{stat.label} {stat.format_with_unit(answer.facts[name])}")
     parts.append(f"Patch {answer.patch}")
-    return " · ".join(parts)
+    return " · ".join([*parts, *read])
 
 
 def render_answer(answer: Answer, schema: StatSchema | None = None) -> str:
@@ -126,3 +132,16 @@ def render_history_text(history: History) -> str:
             for patch, released, value in history.points]
     head = f"{sanitize(history.character.name)}: {history.stat_label}{unit} by patch"
     return f"{head}\n{_table(rows)}"
+
+
+def render_ranking(view: Ranking) -> str:
+    """A roster ranking as a header and an aligned table (the console and `python -m bot top`)."""
+    order = "lowest first" if view.lowest else "highest first"
+    scope = f" among {view.scope}" if view.scope else ""
+    head = f"{view.stat_label}{scope}, {order} · Patch {view.patch}"
+    if not view.rows:
+        return f"{head}\n  (no character matches)"
+    width = max(len(sanitize(name)) for _r, _c, name, *_ in view.rows)
+    lines = [f"  {rank:>2}. {sanitize(name):<{width}}  {shown:>10}  {faction} {role}"
+             for rank, _cid, name, faction, role, shown, _value in view.rows]
+    return "\n".join([head, *lines])

@@ -54,11 +54,19 @@ _FACT_LINE = re.compile(r"^([A-Za-z][A-Za-z ]{0,30}):\s*(.+)$")
 _CLAUSE_END = re.compile(r"[.!?;](?=\s|$)|,\s|\n|\s-\s|\s—\s")
 
 
+_RANK_LINE = re.compile(r"^\d+\.\s.*:\s+([A-Za-z][A-Za-z ]*?)\s+(-?\d.*)$")
+
+
 def fact_values(facts: str) -> dict[str, set[float]]:
     """Each stat label of the facts block (lower case) -> every value written for it: the card's
-    "Attack: 91" lines and the changes block's "Attack: 80 -> 91" lines."""
+    "Attack: 91" lines, the changes block's "Attack: 80 -> 91" lines and a ranking's
+    "1. Name, Faction Role: Attack 91" lines."""
     found: dict[str, set[float]] = {}
     for line in facts.splitlines():
+        ranked = _RANK_LINE.match(line.strip())
+        if ranked:  # a ranking's "1. Name, Faction Role: Speed 430"
+            found.setdefault(ranked.group(1).lower(), set()).update(_values(ranked.group(2)))
+            continue
         match = _FACT_LINE.match(line.strip())
         if match:
             found.setdefault(match.group(1).lower(), set()).update(_values(match.group(2)))

@@ -386,3 +386,34 @@ async def test_failing_autocomplete_is_logged_and_answers_nothing(standin, make_
             await asyncio.sleep(0.2)
     assert standin.requests_for(sent.token) == []
     assert any("roster unavailable" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+
+
+async def test_top_shows_a_ranking_embed_without_generation(standin, make_bot, store):
+    generator = ScriptedGenerator([ORC_REPLY])
+    async with running_bot(make_bot(generator), standin):
+        before = len(generator.calls)  # (start-up may warm the model up)
+        sent = await standin.send_command("top", stat="speed", faction="elvish", count=5)
+        shown = await standin.wait_for_kind(sent, "edit")
+        generated = len(generator.calls) - before
+        bad = await standin.send_command("top", stat="stamina")
+        refused = await standin.wait_for_kind(bad, "followup")
+    embed = shown.payload["embeds"][0]
+    lines = embed["description"].splitlines()
+    assert len(lines) == 5 and lines[0].startswith("**1.**") and "Elvish" in embed["title"]
+    assert embed["footer"]["text"].startswith("Speed, highest first · Patch 2026-W48")
+    assert generated == 0  # no generation
+    assert "No stat called" in refused.content and refused.payload["flags"] & EPHEMERAL
+
+
+async def test_ask_without_a_character_asks_the_last_one_in_that_channel(
+        standin, make_bot, fresh_store):
+    who = first_character(fresh_store, "orcish")
+    async with running_bot(make_bot(ScriptedGenerator(["Grr."] * 4), on=fresh_store), standin):
+        first = await standin.send_command("ask", character=who.id, question="what is your hp?")
+        await standin.wait_for(lambda r: r.token == first.token and r.kind == "edit"
+                               and not r.content.endswith(TYPING_MARK))
+        nxt = await standin.send_command("ask", question="and your defense?")
+        answer = await standin.wait_for(lambda r: r.token == nxt.token and r.kind == "edit"
+                                        and not r.content.endswith(TYPING_MARK))
+    defense = fresh_store.show(who.id).stats["defense"]
+    assert f"Defense {defense} · Patch 2026-W48" in answer.content

@@ -58,3 +58,11 @@ async def stat_choices(interaction: discord.Interaction, current: str) -> list[C
         if any(key in fold(word) for word in (stat.label, stat.name, *stat.synonyms))
     ]
     return choices[:AUTOCOMPLETE_LIMIT]
+
+
+async def faction_choices(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+    """The world's factions that match what was typed."""
+    world = bot_of(interaction).engine.world
+    key = fold(current)
+    return [Choice(name=f.name, value=f.id) for f in world.factions
+            if key in fold(f.name) or key in fold(f.id)][:AUTOCOMPLETE_LIMIT]

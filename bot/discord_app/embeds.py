@@ -16,7 +16,7 @@ from bot.discord_app.limits import (
     EMBED_TOTAL_LIMIT,
 )
 from bot.render import clip, sanitize
-from bot.views import Comparison, History, LoreCard, PatchView, StatCard
+from bot.views import Comparison, History, LoreCard, PatchView, Ranking, StatCard
 from characters.voices import NoVoiceError, get_voice
 
 HISTORY_FILENAME = "history.png"
@@ -62,12 +62,25 @@ def _rows(rows: list[tuple[str, str]]) -> str:
 def stat_card_embed(card: StatCard) -> discord.Embed:
     """A stat card: one inline field per stat."""
     who = card.character
+    read = f" · (read '{sanitize(card.resolved_from)}' as {sanitize(who.name)})" \
+        if card.resolved_from else ""
     return limited_embed(
         sanitize(who.name), f"{card.faction_name} {sanitize(who.role)} of {sanitize(who.region)}",
         colour=colour_for(who.faction),
         fields=[(label, value, True) for label, value in card.rows],
-        footer=f"Patch {card.patch}",
+        footer=f"Patch {card.patch}{read}",
     )
+
+
+def ranking_embed(view: Ranking) -> discord.Embed:
+    """A roster ranking: at most 10 numbered rows, the value in bold."""
+    order = "lowest first" if view.lowest else "highest first"
+    scope = f" among {sanitize(view.scope)}" if view.scope else ""
+    lines = [f"**{rank}.** {sanitize(name)} ({faction} {sanitize(role)}): **{shown}**"
+             for rank, _cid, name, faction, role, shown, _value in view.rows[:10]]
+    return limited_embed(f"Top {view.stat_label}{scope}",
+                         "\n".join(lines) or "No character matches.",
+                         footer=f"{view.stat_label}, {order} · Patch {view.patch}")
 
 
 def comparison_embed(comparison: Comparison) -> discord.Embed:

@@ -65,18 +65,21 @@ class Answers(commands.Cog):
     @app_commands.command(name="ask", description="Ask a character about itself; it answers "
                                                   "in its faction's voice with current stats.")
     @app_commands.describe(
-        character="The character to ask (name, alias or id; typos are fine)",
         question="Your question, e.g. how hard do you hit?",
+        character="The character to ask (name, alias or id; typos are fine); leave it out to "
+                  "ask the one you asked last here",
         patch="Answer as of this patch instead of the current one",
     )
     @app_commands.autocomplete(character=character_choices, patch=patch_choices)
     async def ask(
-        self, interaction: discord.Interaction, character: str,
-        question: app_commands.Range[str, 1, QUESTION_MAX_LENGTH], patch: str | None = None,
+        self, interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, QUESTION_MAX_LENGTH],
+        character: str | None = None, patch: str | None = None,
     ) -> None:
         engine = self.bot.engine
+        conversation = f"{interaction.channel_id}:{interaction.user.id}"
         await stream_answer(interaction, self.bot, lambda on_text: engine.ask(
-            character, question, patch=patch, on_text=on_text))
+            character, question, patch=patch, on_text=on_text, conversation=conversation))
 
     @app_commands.command(name="changes",
                           description="What changed for a character between two patches, "

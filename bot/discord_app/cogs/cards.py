@@ -1,4 +1,4 @@
-"""Views with no generation: /stats, /compare, /history, /whois and /patch."""
+"""Views with no generation: /stats, /compare, /history, /whois, /patch and /top."""
 
 from __future__ import annotations
 
@@ -10,8 +10,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app import embeds
-from bot.discord_app.autocomplete import character_choices, patch_choices, stat_choices
+from bot.discord_app.autocomplete import (
+    character_choices,
+    faction_choices,
+    patch_choices,
+    stat_choices,
+)
 from bot.discord_app.replies import Reply, in_thread, run_command
+from bot.lookups import MAX_TOP
 
 if TYPE_CHECKING:
     from bot.discord_app.client import LorekeeperBot
@@ -54,6 +60,21 @@ class Cards(commands.Cog):
     async def history(self, interaction: discord.Interaction, character: str, stat: str) -> None:
         await run_command(interaction, self.bot.gate,
                           in_thread(self.bot.engine.history, character, stat), history_reply)
+
+    @app_commands.command(name="top", description="Who leads the roster in one stat.")
+    @app_commands.describe(stat="The stat, e.g. speed or hp", faction="Only this faction",
+                           role="Only this role (e.g. cleric) or group (e.g. healer)",
+                           count="How many (at most 10)", lowest="The lowest values first",
+                           patch="As of this patch instead of the current one")
+    @app_commands.autocomplete(stat=stat_choices, faction=faction_choices, patch=patch_choices)
+    async def top(self, interaction: discord.Interaction, stat: str,
+                  faction: str | None = None, role: str | None = None,
+                  count: app_commands.Range[int, 1, MAX_TOP] = MAX_TOP, lowest: bool = False,
+                  patch: str | None = None) -> None:
+        await run_command(interaction, self.bot.gate,
+                          in_thread(self.bot.engine.top, stat, faction, role, count, lowest,
+                                    patch),
+                          lambda view: Reply(embed=embeds.ranking_embed(view)))
 
     @app_commands.command(name="whois", description="Who a character is: the lore card.")
     @app_commands.describe(character=CHARACTER)
