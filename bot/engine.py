@@ -282,9 +282,13 @@ class Engine(Lookups, Lifecycle):
     def pick_adapter(self, adapter: str, character: Character) -> str | None:
         """The adapter to generate with: auto (the faction's, if trained), none, or a name."""
         available = tuple(self.generator.adapters)
-        if adapter == "auto":
+        if adapter == "auto":  # the faction's own voice, else the common tongue, never none
             wanted = self.world.faction(character.faction).adapter
-            return wanted if wanted in available else None
+            common = self.config.generation.common_adapter
+            for name in (wanted, common):
+                if name and name in available:
+                    return name
+            return None
         if adapter == "none":
             return None
         by_faction = {f.id: f.adapter for f in self.world.factions if f.adapter}

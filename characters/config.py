@@ -88,6 +88,7 @@ class GenerationConfig:
     torch_threads: int = 1
     dtype: str = "auto"
     seed: int = 0
+    common_adapter: str = "human"
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ FACTIONS = [
      "description": "Clans of the Ashen Steppes: loud, proud and scarred."},
     {"id": "elvish", "name": "Elvish", "adapter": "elvish",
      "description": "The old people of the Silverwood, who remember every season."},
-    {"id": "human", "name": "Human", "adapter": None,
+    {"id": "human", "name": "Human", "adapter": "human",
      "description": "The river kingdoms of Varnholt and their restless knights."},
-    {"id": "dwarvish", "name": "Dwarvish", "adapter": None,
+    {"id": "dwarvish", "name": "Dwarvish", "adapter": "dwarvish",
      "description": "Holds under the Greyteeth mountains, keepers of runes and forges."},
 ]
 
@@ -313,8 +313,8 @@ def archetype_of(character: Character) -> str:
 
 
 def clamp(stat: Stat, value: float) -> int | float:
-    value = min(max(value, stat.minimum), stat.maximum)
-    return stat.coerce(round(value) if stat.type == "int" else value)
+    value = min(max(value, stat.minimum), stat.maximum)  # at the schema's precision, exactly
+    return stat.coerce(round(value) if stat.type == "int" else round(value, stat.decimals))
 
 
 def starting_stats(character: Character, rng: random.Random) -> dict[str, int | float]:
