@@ -49,7 +49,7 @@ Commands (names may contain spaces; quote them to be explicit, e.g. "Hagga Grim-
   /status                   store health, adapters, queue
   /help                     this help
   /quit                     leave (Ctrl-D and Ctrl-C work too)
-A line without a leading slash is an /ask."""
+A line without a leading slash is an /ask; without a name it goes to the character asked last."""
 
 
 # The console is one conversation: a question without a name goes to the last one asked.
@@ -92,8 +92,12 @@ class Console:
         line = line.strip()
         if not line:
             return True
-        if not line.startswith("/"):
-            line = "/ask " + line
+        if not line.startswith("/"):  # a bare line is an /ask, or a follow-up without a name
+            try:
+                self.ask(line, follow_up=True)
+            except LorekeeperError as exc:
+                self.write(str(exc))
+            return True
         command, _, rest = line[1:].partition(" ")
         command = command.lower()
         if command in ("quit", "exit", "q"):
@@ -114,13 +118,15 @@ class Console:
             return False
         return True
 
-    def ask(self, rest: str) -> None:
+    def ask(self, rest: str, follow_up: bool = False) -> None:
+        """`/ask NAME QUESTION`; a bare line (`follow_up`) without a name that the roster knows
+        goes to the character asked last."""
         if not self._need(rest, "/ask NAME QUESTION"):
             return
         try:
             character, question, typed = self.engine.split_named(rest, keep=0)
         except UnknownCharacter:
-            remembered = self.engine.memory.recall(CONVERSATION)
+            remembered = self.engine.memory.recall(CONVERSATION) if follow_up else None
             if remembered is None:
                 raise
             character = self.engine.store.character(remembered.character_id)

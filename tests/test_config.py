@@ -10,7 +10,7 @@ from characters.config import Config, ConfigError, load_config, parse_config
 def test_shipped_config_loads_every_table():
     config = load_config()
     assert isinstance(config, Config)
-    assert config.training.factions == ("orcish", "elvish")
+    assert config.training.factions == ("orcish", "elvish", "dwarvish", "human")
     assert config.schedule.cron_day_of_week == "tue"
     assert config.bot.token_env == "DISCORD_TOKEN"
 

@@ -97,7 +97,8 @@ def test_a_fuzzy_name_says_how_it_was_read(seeded_store):
     engine = make_engine(seeded_store, lambda messages, adapter: "Grr.")
     answer = engine.ask("grukk", "what is your attack")
     assert answer.name == "Rukka Blackcleaver" and answer.resolved_from == "grukk"
-    assert "(read 'grukk' as Rukka Blackcleaver)" in render_answer(answer, seeded_store.world.schema)
+    shown = render_answer(answer, seeded_store.world.schema)
+    assert "(read 'grukk' as Rukka Blackcleaver)" in shown
     assert answer.to_json()["resolved_from"] == "grukk"
     exact = engine.ask("Rukka Blackcleaver", "what is your attack")
     assert exact.resolved_from is None and "read '" not in render_answer(exact)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.errors import UnknownCharacter
+from bot.errors import NoConversation, UnknownCharacter
 from bot.render import render_answer, sanitize
 from bot.verify import MENTION_RE
 from characters.numbers import invented_numbers
@@ -18,7 +18,8 @@ from tests.bot_fixtures import make_engine
 from training.prompt import system_line
 from training.voice import voice_score
 
-CHARACTERS = ("hagga-grim-eye", "arariel-dawnsong", None)  # orc, elf, first human
+# An orc and an elf by id; the first human and the first dwarf of the roster by faction.
+CHARACTERS = ("hagga-grim-eye", "arariel-dawnsong", "human", "dwarvish")
 
 
 def _echo_prompt(messages, adapter=None) -> str:
@@ -95,8 +96,10 @@ HOSTILE: list[tuple[str, Reply]] = [
 ]
 
 
-def _character(world, cid: str | None):
-    return world.by_id[cid] if cid else next(c for c in world.characters if c.faction == "human")
+def _character(world, key: str):
+    if key in world.by_id:
+        return world.by_id[key]
+    return next(c for c in world.characters if c.faction == key)
 
 
 def _obey(reply: Reply) -> Callable:
@@ -135,7 +138,7 @@ def test_hostile_names_resolve_or_fail_cleanly(seeded_store, name):
     engine = make_engine(seeded_store, ["Grr."])
     try:
         answer = engine.ask(name, "attack?")
-    except UnknownCharacter as exc:
+    except (UnknownCharacter, NoConversation) as exc:  # no name and no earlier question
         message = str(exc)
         assert not MENTION_RE.search(message) and len(message) < 400
         assert "Traceback" not in message

@@ -22,7 +22,10 @@ def test_adapter_was_trained_on_the_current_data_with_the_default_config(faction
     # a change to the data or to [training] needs the adapters retrained (README, "Training")
     assert meta["data_sha256"] == data_hash(faction), f"{faction}: retrain, the data changed"
     default = json.loads(json.dumps(dataclasses.asdict(TRAINING)))
-    assert meta["config"] == default, f"{faction}: retrain, the default [training] changed"
+    # which factions have voices does not change how one of them is trained
+    used = {k: v for k, v in meta["config"].items() if k != "factions"}
+    assert used == {k: v for k, v in default.items() if k != "factions"}, \
+        f"{faction}: retrain, the default [training] changed"
 
 
 @pytest.mark.parametrize("faction", TRAINING.factions)

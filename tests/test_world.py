@@ -41,7 +41,8 @@ def test_aliases_never_name_another_character(world):
 
 
 def test_factions_and_voices(world):
-    assert {f.id for f in world.factions if f.adapter} == {"orcish", "elvish"}
+    assert {f.id for f in world.factions if f.adapter} == {"orcish", "elvish", "dwarvish",
+                                                           "human"}
     assert set(world.lexicons) == {f.id for f in world.factions}  # every faction has a voice
     words = [entry.word for lexicon in world.lexicons.values() for entry in lexicon]
     assert len(words) == len(set(words))  # no word is shared by two voices
@@ -100,9 +101,14 @@ def test_revert_restores_the_exact_values(world):
     assert all(back[c] == cut[c] + 50 for c in cut)
 
 
+# Written by hand beside the generated files: what players' words mean (question understanding).
+HAND_WRITTEN = {"meanings.json", "intents.json"}
+
+
 def test_generator_reproduces_the_files_byte_for_byte(tmp_path):
     generate(tmp_path)
-    shipped = sorted(p.relative_to(DEFAULT_WORLD_DIR) for p in DEFAULT_WORLD_DIR.rglob("*.json"))
+    shipped = sorted(p.relative_to(DEFAULT_WORLD_DIR) for p in DEFAULT_WORLD_DIR.rglob("*.json")
+                     if p.name not in HAND_WRITTEN)
     made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.json"))
     assert shipped == made
     for rel in shipped:

@@ -63,7 +63,7 @@ class ScriptedGenerator:
     """
 
     replies: list[str] | Callable[[Sequence[Message], str | None], str]
-    adapters: tuple[str, ...] = ("orcish", "elvish")
+    adapters: tuple[str, ...] = ("orcish", "elvish", "dwarvish", "human")
     calls: list[tuple[tuple[Message, ...], str | None]] = field(default_factory=list)
 
     def generate(
