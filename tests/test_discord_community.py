@@ -24,8 +24,8 @@ from bot.discord_app.streaming import TYPING_MARK
 from bot.engine import Engine
 from bot.generation.base import ScriptedGenerator
 from characters.config import get_config
-from stats_db.ingest import import_paths
 from stats_db.datafolder import open_store
+from stats_db.ingest import import_paths
 from tests.discord_standin import (
     CHANNEL_ID,
     GUILD_ID,
