@@ -231,7 +231,10 @@ class QuestionReader:
         masked = _masked(plain, hits)
         clauses = [c for c in CLAUSE_RE.split(plain) if c.strip()]
         clauses = clauses if len(clauses) > 1 else []
-        vectors = np.asarray(self._embed([plain, masked, *clauses]), dtype=np.float32)
+        texts = list(dict.fromkeys([plain, masked, *clauses]))  # each text embedded once
+        embedded = np.asarray(self._embed(texts), dtype=np.float32)
+        by_text = dict(zip(texts, embedded, strict=True))
+        vectors = [by_text[t] for t in (plain, masked, *clauses)]
         vector = vectors[0]
         stat_scores = self._best(self._stats @ vector, self._stat_groups)
         kind_scores = self._best(self._kinds @ vectors[1], self._kind_groups, top=2)

@@ -84,12 +84,25 @@ def test_streaming_a_good_reply(seeded_store):
 
 def test_adapters(seeded_store, world):
     human = next(c for c in world.characters if c.faction == "human")
+    dwarf = next(c for c in world.characters if c.faction == "dwarvish")
     engine = make_engine(seeded_store, ["Hello."])
-    assert engine.ask(human.id, "hi").adapter is None
+    assert engine.ask(human.id, "hi").adapter == "human"
+    assert engine.ask(dwarf.id, "hi").adapter == "dwarvish"
     assert engine.ask(ORC, "hi", adapter="none").adapter is None
     assert engine.ask(ORC, "hi", adapter="elvish").adapter == "elvish"
-    with pytest.raises(UnknownAdapter, match="auto, none, orcish, elvish"):
-        engine.ask(ORC, "hi", adapter="dwarvish")
+    with pytest.raises(UnknownAdapter, match="auto, none, orcish, elvish, dwarvish, human"):
+        engine.ask(ORC, "hi", adapter="goblin")
+
+
+def test_a_faction_without_its_own_adapter_speaks_the_common_tongue(seeded_store, world):
+    from bot.generation.base import ScriptedGenerator
+
+    dwarf = next(c for c in world.characters if c.faction == "dwarvish")
+    generator = ScriptedGenerator(["Hello."], adapters=("orcish", "elvish", "human"))
+    engine = make_engine(seeded_store, ["Hello."])
+    engine.generator = generator
+    assert engine.ask(dwarf.id, "hi").adapter == "human"  # never the raw base model
+    assert engine.ask(dwarf.id, "hi", adapter="none").adapter is None
 
 
 def test_as_of_patch(seeded_store):
@@ -161,7 +174,7 @@ def test_views(seeded_store):
     engine = make_engine(seeded_store, ["x"])
     card = engine.stats(ORC)
     assert ("Attack", str(_value(seeded_store, ORC, "attack"))) in card.rows
-    comparison = engine.compare(ORC, "Grukk")
+    comparison = engine.compare(ORC, "Rukka")
     assert set(comparison.better) == {label for label, _ in card.rows}
     history = engine.history(ORC, "atk")
     assert history.png.startswith(b"\x89PNG") and len(history.points) == len(engine.patch_ids())
@@ -171,7 +184,7 @@ def test_views(seeded_store):
     assert view.patch == "2026-W48" and view.changed > 0 and view.nerfs
     assert "Gorefang Pass" in engine.whois(ORC).text
     status = engine.status()
-    assert status["healthy"] and status["adapters"] == ["orcish", "elvish"]
+    assert status["healthy"] and status["adapters"] == ["orcish", "elvish", "dwarvish", "human"]
     assert status["queue_depth"] == 0
 
 
