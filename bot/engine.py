@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import Busy, NoConversation, UnknownAdapter
@@ -140,9 +140,11 @@ class Engine(Lookups, Lifecycle):
         return self._memory
 
     def understand(self, character: Character, question: str,
-                   previous: Understanding | None = None) -> Understanding:
-        """What `question`, put to `character`, asks."""
-        return self.reader().read(question, self.patch_ids(),
+                   previous: Understanding | None = None,
+                   known: list[str] | None = None) -> Understanding:
+        """What `question`, put to `character`, asks (`known`: the imported patch ids)."""
+        known = self.patch_ids() if known is None else known
+        return self.reader().read(question, known,
                                   lambda text: self.named_in(text, besides=character), previous)
 
     # --- answers ----------------------------------------------------------------------------
@@ -168,14 +170,13 @@ class Engine(Lookups, Lifecycle):
         if remembered is not None and remembered.character_id == character.id:
             previous = remembered.reading(self.world, self.store.character_map())
         known = self.patch_ids()
-        reading = self.understand(character, question, previous)
+        reading = self.understand(character, question, previous, known)
         at = self.check_patch(patch or reading.patch, known)
         plan = self._plan(character, reading, at)
         answer = self._answer(plan, adapter, on_text, started)
         if conversation:
             self.memory.remember(conversation, character.id, reading)
-        extra: dict[str, Any] = {"resolved_from": typed, "follow_up": reading.follow_up}
-        return _with(answer, **extra)
+        return replace(answer, resolved_from=typed, follow_up=reading.follow_up)
 
     def changes(self, name: str, from_patch: str | None = None, to_patch: str | None = None,
                 on_text: Callable[[str], None] | None = None, adapter: str = "auto") -> Answer:
@@ -188,7 +189,7 @@ class Engine(Lookups, Lifecycle):
         text = f"What changed for you since patch {since}?" if since else "What changed for you?"
         reading = Understanding(text=text, kind="changes", since=since)
         answer = self._answer(self._plan(character, reading, to_id), adapter, on_text, started)
-        return _with(answer, resolved_from=typed)
+        return replace(answer, resolved_from=typed)
 
     def _plan(self, character: Character, q: Understanding, patch: str) -> Plan:
         """Retrieve the facts for an understood question and lay out the prompt's facts."""
@@ -377,8 +378,3 @@ class Engine(Lookups, Lifecycle):
                 close()
         return text
 
-
-def _with(answer: Answer, **changes: Any) -> Answer:
-    from dataclasses import replace
-
-    return replace(answer, latency_s=answer.latency_s, **changes)

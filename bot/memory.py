@@ -17,6 +17,7 @@ import sqlite_utils
 
 from bot.understand import RosterAsk, Understanding
 from characters.world import Character, World
+from stats_db import record
 
 TABLE = "conversations"
 
@@ -64,8 +65,7 @@ class ConversationMemory:
     def _db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite_utils.Database(self.path)
-            db.conn.execute("PRAGMA busy_timeout = 5000")
+            db = record.connect(self.path)
             db[TABLE].create({"conversation": str, "character_id": str, "summary": str,
                               "at": float}, pk="conversation", if_not_exists=True)
             self._local.db = db
@@ -90,11 +90,3 @@ class ConversationMemory:
         if (now or time.time()) - row["at"] > self.ttl_s:
             return None
         return Remembered(row["character_id"], json.loads(row["summary"]), row["at"])
-
-    def forget_older(self, now: float | None = None) -> int:
-        """Drop conversations older than the time kept; how many were dropped."""
-        db = self._db()
-        with db.conn:
-            cursor = db.conn.execute(f"DELETE FROM {TABLE} WHERE at < ?",
-                                     [(now or time.time()) - self.ttl_s])
-        return cursor.rowcount

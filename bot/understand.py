@@ -40,7 +40,6 @@ from characters.world import Character, World
 log = logging.getLogger(__name__)
 
 INTENTS_FILE = "intents.json"
-KINDS = ("stats", "all", "changes", "lore", "smalltalk", "unknown_stat", "roster", "compare")
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                 "nine": 9, "ten": 10}
 MAX_FOLLOW_UP_WORDS = 7
@@ -99,10 +98,6 @@ class Understanding:
     stat_scores: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
     kind_scores: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def names_stat(self) -> bool:
-        return bool(self.stats)
 
 
 def load_intents(world_dir: Path) -> tuple[dict[str, tuple[str, ...]], Thresholds]:
@@ -191,11 +186,6 @@ class QuestionReader:
                 value = float(np.partition(part, -top)[-top:].mean())
             out[label] = max(value, out.get(label, -1.0))
         return out
-
-    def scores(self, vector: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
-        """(stat -> similarity, kind -> similarity) for an embedded question."""
-        return (self._best(self._stats @ vector, self._stat_groups),
-                self._best(self._kinds @ vector, self._kind_groups, top=2))
 
     def semantic_stats(self, stat_scores: dict[str, float]) -> tuple[str, ...]:
         """The one or two stats the meaning step finds, or none below the threshold."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 
 from characters.numbers import invented_numbers, mentions_value, misattributed_numbers
 from characters.resolve import fold
@@ -84,12 +85,18 @@ def _folded_words(text: str) -> str:
     return f" {fold(text)} "
 
 
+@cache
+def _name_key(name: str) -> str:
+    """A name folded and padded for a whole-word search (the roster's names repeat per reply)."""
+    return f" {fold(name)} "
+
+
 def foreign_names(reply: str, facts: str, known_names: Sequence[str]) -> tuple[str, ...]:
     """The roster names (full names) that the reply holds and the facts do not."""
     said, given = _folded_words(reply), _folded_words(facts)
     out = []
     for name in known_names:
-        key = f" {fold(name)} "
+        key = _name_key(name)
         if key.strip() and key in said and key not in given:
             out.append(name)
     return tuple(out)
