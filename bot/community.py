@@ -60,24 +60,18 @@ class Community:
     def __init__(self, sqlite_path: Path, max_follows: int = 25) -> None:
         self.sqlite_path = Path(sqlite_path)
         self.max_follows = max_follows
-        self._local = threading.local()
+        self._connections = record.ThreadConnections(self.sqlite_path)
         self._follow_lock = threading.Lock()
         create_tables(self.db)
 
     @property
     def db(self) -> sqlite_utils.Database:
         """This thread's connection to the data folder's SQLite file."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = record.connect(self.sqlite_path)
-        return db
+        return self._connections.get()
 
     def close(self) -> None:
         """Close this thread's connection."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.conn.close()
-            self._local.db = None
+        self._connections.close()
 
     # --- server settings --------------------------------------------------------------------
 

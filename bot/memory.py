@@ -8,7 +8,6 @@ it survives a restart because it lives in the same SQLite file as the record.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,22 +53,21 @@ def summarize(reading: Understanding) -> dict:
             "other": reading.other.id if reading.other is not None else None, "roster": roster}
 
 
+def _create_table(db: sqlite_utils.Database) -> None:
+    db[TABLE].create({"conversation": str, "character_id": str, "summary": str, "at": float},
+                     pk="conversation", if_not_exists=True)
+
+
 class ConversationMemory:
     """The `conversations` table: one row per conversation, the latest question only."""
 
     def __init__(self, sqlite_path: Path, ttl_s: float) -> None:
         self.path = Path(sqlite_path)
         self.ttl_s = float(ttl_s)
-        self._local = threading.local()
+        self._connections = record.ThreadConnections(self.path, _create_table)
 
     def _db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = record.connect(self.path)
-            db[TABLE].create({"conversation": str, "character_id": str, "summary": str,
-                              "at": float}, pk="conversation", if_not_exists=True)
-            self._local.db = db
-        return db
+        return self._connections.get()
 
     def remember(self, conversation: str, character_id: str, reading: Understanding,
                  now: float | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -34,6 +35,33 @@ def connect(path: Path) -> sqlite_utils.Database:
         db.enable_wal()
     conn.execute("PRAGMA synchronous = NORMAL")
     return db
+
+
+class ThreadConnections:
+    """One `connect`ed Database per thread to one SQLite file (readers run in many threads)."""
+
+    def __init__(self, path: Path, on_open: Callable[[sqlite_utils.Database], None] | None = None,
+                 ) -> None:
+        self.path = Path(path)
+        self._on_open = on_open
+        self._local = threading.local()
+
+    def get(self) -> sqlite_utils.Database:
+        """This thread's connection, opened (and `on_open` run on it) the first time."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = connect(self.path)
+            if self._on_open is not None:
+                self._on_open(db)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        """Close this thread's connection, if it has one."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
 
 
 MIGRATIONS = sqlite_utils.Migrations("lorekeeper")

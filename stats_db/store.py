@@ -116,22 +116,17 @@ class Store:
         self.sqlite_path = self.data_dir / SQLITE_NAME
         self.index = LanceIndex(self.data_dir / LANCE_NAME, world.schema, embedder.dim)
         self._local = threading.local()
+        self._connections = record.ThreadConnections(self.sqlite_path)
         self.write_lock = WriteLock(self.data_dir / LOCK_NAME, self.settings.write_wait_s)
 
     @property
     def db(self):
         """This thread's sqlite-utils Database."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = record.connect(self.sqlite_path)
-        return db
+        return self._connections.get()
 
     def close(self) -> None:
         """Close this thread's SQLite connection."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.conn.close()
-            self._local.db = None
+        self._connections.close()
 
     # --- patches and characters -------------------------------------------------------------
 
