@@ -8,6 +8,7 @@ game data (schema stat names, roster, factions, patch ids) and handwritten.jsonl
 (to avoid duplicating a hand-written question).
 """
 
+import hashlib
 import json
 import os
 import random
@@ -462,6 +463,250 @@ UK = {
     "leveled": "levelled",
 }
 
+# ---------------------------------------------------------------- vocabulary, second round
+# Added for the end-to-end answers bench: more one-stat questions in the held-out half and
+# roster questions that filter by role. New words and templates only; the families above are
+# untouched, so their questions stay byte for byte the same.
+
+# Each held-out part must hold at least this many one-stat questions (no patch) per stat,
+# counted over both files; the one-stat family below keeps going until it does.
+HELD_ONE_STAT_PER_STAT = 16
+
+# What a stat does, said without its name (register "descriptive").
+DOES = {
+    "level": [
+        "how seasoned a fighter are you by now",
+        "how much experience have you racked up",
+        "how far along the leveling path are you",
+        "how many levels have you climbed so far",
+        "how battle-tested are you, experience wise",
+    ],
+    "health": [
+        "how many hits can you take before you drop",
+        "how many blows does it take to bring you down",
+        "how big is your life bar",
+        "how much life have you got in you",
+        "how much damage can you take before you're dead",
+    ],
+    "mana": [
+        "how much magical fuel do you carry",
+        "how many spells can you cast before you run out of juice",
+        "how deep does your reserve of magic go",
+        "how full can your magic tank get",
+        "how much arcane energy can you store",
+    ],
+    "attack": [
+        "how much does a single swing of your weapon hurt",
+        "how much damage do your basic hits do",
+        "how painful is one of your blows",
+        "how much damage is in each of your strikes",
+        "how heavy do your hits land",
+    ],
+    "defense": [
+        "how much of an incoming hit does your armor shave off",
+        "how well protected are you against blows",
+        "how much damage does your armor stop",
+        "how sturdy is the armor you wear",
+        "how hard is it to get through your armor",
+    ],
+    "speed": [
+        "how quick are you on your feet",
+        "how fast can you get across the battlefield",
+        "how fast do you run",
+        "how quickly can you get from one side of the map to the other",
+        "how nimble are you on foot",
+    ],
+    "attack_speed": [
+        "how many swings can you get off in a second",
+        "how long do you wait between two attacks",
+        "how rapidly can you strike",
+        "how often can you attack each second",
+        "how quick are your strikes, one after another",
+    ],
+    "crit_chance": [
+        "what are the odds that one of your hits is a critical",
+        "how likely are your attacks to crit",
+        "what share of your hits turn into critical strikes",
+        "how often does a hit of yours come out as a crit",
+        "what percent of your strikes are critical hits",
+    ],
+    "attack_range": [
+        "from what distance can you hit someone",
+        "how close do enemies have to be before you can hit them",
+        "how far away can your attacks land",
+        "how long is your reach in a fight",
+        "how far out can you strike from",
+    ],
+    "ability_power": [
+        "how much damage do your abilities deal",
+        "how potent is your magic",
+        "how much punch do your spells pack",
+        "how strong are the abilities you cast",
+        "how devastating is your spellcraft",
+    ],
+    "health_regen": [
+        "how quickly do you get your health back",
+        "how fast do your wounds close up on their own",
+        "how much health do you recover each second",
+        "how fast does your life bar fill back up",
+        "how quickly do you recover from a beating",
+    ],
+    "cost": [
+        "how much gold does it take to hire you",
+        "what would i have to pay to unlock you",
+        "how pricey are you to recruit",
+        "how much coin do you charge to join my team",
+        "how much will you cost me",
+    ],
+}
+# Yes/no questions about one stat's value, also without its name.
+YES_NO = {
+    "level": ["are you high level", "are you a veteran by now, level wise"],
+    "health": ["do you have a lot of life", "is your life bar a long one"],
+    "mana": ["do you have plenty of magic to spend", "do you run out of magic quickly"],
+    "attack": ["do your hits really hurt", "do you hit hard"],
+    "defense": ["is your armor any good", "is your armor thick"],
+    "speed": ["are you quick on foot", "do you run fast"],
+    "attack_speed": ["do you swing quickly", "are your attacks rapid"],
+    "crit_chance": ["do you crit a lot", "do your hits crit often"],
+    "attack_range": ["can you hit from far away", "is your reach long"],
+    "ability_power": ["are your spells strong", "does your magic pack a punch"],
+    "health_regen": ["do you recover health quickly", "do your wounds heal fast"],
+    "cost": ["are you expensive", "are you cheap to hire"],
+}
+# Short forms and gamer shorthand, beside NOUNS.
+SHORT_NOUNS = {
+    "level": ["lv", "char lvl", "lvl #"],
+    "health": ["hitpoints", "health bar", "life total", "hp total"],
+    "mana": ["mana bar", "manapool", "mp pool", "mana cap"],
+    "attack": ["attack dmg", "atk dmg", "hit damage", "auto attack damage"],
+    "defense": ["def stat", "armor value", "armor stat"],
+    "speed": ["spd", "move spd", "run speed", "movespd"],
+    "attack_speed": ["atk spd", "atkspd", "attack spd", "hits per second"],
+    "crit_chance": ["crit odds", "crit%", "critical strike chance", "crit rate %"],
+    "attack_range": ["atk reach", "hit range", "range stat", "attack reach"],
+    "ability_power": ["spell dmg", "ability damage", "spellpower", "magic dmg"],
+    "health_regen": ["hp/s", "regen rate", "hp regen rate", "healing per second"],
+    "cost": ["gold price", "unlock cost", "hire cost", "price tag"],
+}
+# British spellings and words for the stat, used by the British templates (the US forms are in
+# NOUNS and SHORT_NOUNS).
+UK_NOUNS = {
+    "level": ["level", "character level"],
+    "health": ["health", "hit points"],
+    "mana": ["mana", "mana pool"],
+    "attack": ["attack", "damage"],
+    "defense": ["defence", "armour", "armour rating", "defence rating"],
+    "speed": ["movement speed", "running speed"],
+    "attack_speed": ["attack speed", "swing speed"],
+    "crit_chance": ["critical hit chance", "crit chance"],
+    "attack_range": ["attack range", "range"],
+    "ability_power": ["spell power", "ability power"],
+    "health_regen": ["health regeneration", "health regen"],
+    "cost": ["recruitment fee", "hiring fee", "cost"],
+}
+PLAIN_T = [
+    "what is your {n} right now",
+    "could you give me your {n}",
+    "what's the {n} on you",
+    "how high is your {n}",
+    "i'd like to know your {n}",
+    "what number is your {n} at",
+    "remind me what your {n} is",
+    "what does your {n} come to",
+]
+TERSE_T = ["{n}??", "{n} = ?", "{n} val?", "{n}:", "ur {n}?", "{n} number", "just the {n}"]
+SLANG_T = [
+    "yo whats ur {n}",
+    "ur {n} tho?",
+    "wat is ur {n}",
+    "drop ur {n}",
+    "whats ur {n} lookin like",
+    "spill ur {n}",
+    "{n} on u?",
+]
+CHATTY_T = [
+    "ok so me and my mates are planning a raid tonight and i need to know: {q}",
+    "long time player, first time asking. {q}",
+    "i keep forgetting this every time i log in, {q}",
+    "not gonna lie, i've been wondering about this for a while: {q}",
+    "i'm putting a team together for the weekend so tell me, {q}",
+    "settle something for me, {q}",
+    "quick one before my match starts: {q}",
+]
+BRIT_T = [
+    "what's your {n} at the moment, mate",
+    "could you tell me your {n}, please",
+    "what's your {n} looking like, then",
+    "go on then, what's your {n}",
+    "I'd love to know your {n}, cheers",
+    "be a love and tell me your {n}",
+    "what's your {n} these days, if you don't mind me asking",
+]
+BRIT_DOES = {
+    "defense": ["how well armoured are you", "how much does your armour soak up"],
+    "level": ["how far have you levelled up", "how much levelling have you done"],
+    "cost": ["how dear are you to recruit", "what's your recruitment fee in gold, love"],
+    "speed": ["how quick are you on your feet, mate", "how fast can you leg it"],
+}
+REGISTER_CYCLE = [
+    "descriptive",
+    "slang",
+    "terse",
+    "chatty",
+    "british",
+    "typo",
+    "plain",
+    "descriptive",
+    "typo",
+    "slang",
+    "caps",
+    "british",
+]
+
+# Roster questions that name a role (or two): verbs that say what the stat does, for the
+# highest and the lowest ("which ranger ___").
+ROLE_VERB = {
+    "level": ("is the highest level", "is the lowest level"),
+    "health": ("can take the most hits", "goes down the easiest"),
+    "mana": ("has the deepest mana pool", "has the shallowest mana pool"),
+    "attack": ("hits the hardest", "hits the softest"),
+    "defense": ("has the thickest armor", "has the flimsiest armor"),
+    "speed": ("runs the fastest", "runs the slowest"),
+    "attack_speed": ("swings the fastest", "swings the slowest"),
+    "crit_chance": ("crits the most often", "crits the least often"),
+    "attack_range": ("can hit from the farthest", "has the shortest reach"),
+    "ability_power": ("has the strongest spells", "has the weakest spells"),
+    "health_regen": ("heals the fastest", "heals the slowest"),
+    "cost": ("costs the most gold", "costs the least gold"),
+}
+PLURAL = {"crossbowman": "crossbowmen"}  # every other role takes an "s"
+ROLE_T = [
+    "which {role} has the {hl} {n}",
+    "who's the {role} with the {hl} {n}",
+    "out of all the {roles}, who has the {hl} {n}",
+    "among the {roles}, who has the {hl} {n}",
+    "i want the {role} with the {hl} {n}",
+    "which {role} {vp}",
+    "out of the {roles}, who {vp}",
+]
+ROLE_FACTION_T = [
+    "which {adj} {role} {vp}",
+    "{adj} {role} with the {hl} {n}?",
+    "who is the {adj} {role} with the {hl} {n}",
+]
+ROLE_COUNT_T = [
+    "top {k} {roles} by {n}",
+    "bottom {k} {roles} by {n}",
+    "list the {k} {roles} with the {hl} {n}",
+    "which {k} {roles} have the {hl} {n}",
+]
+ROLE_GROUP_T = [
+    "which {a} or {b} has the {hl} {n}",
+    "out of the {a_s} and {b_s}, who has the {hl} {n}",
+    "among {a_s} and {b_s}, who {vp}",
+]
+
 
 # ---------------------------------------------------------------- helpers
 def norm_key(q):
@@ -700,12 +945,14 @@ def main():
     protected = name_words | {"hotfix", "patch"}
 
     seen = set()
+    hand_rows = []
     hand = os.path.join(HERE, "handwritten.jsonl")
     if os.path.exists(hand):
         with open(hand, encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
-                    seen.add(norm_key(json.loads(line)["question"]))
+                    hand_rows.append(json.loads(line))
+                    seen.add(norm_key(hand_rows[-1]["question"]))
     rows = []
 
     def emit(
@@ -1061,6 +1308,7 @@ def main():
     for s, fac in plan:
 
         def roster_q(s=s, fac=fac):
+            named_role = None  # the role's roster spelling, when the template names it
             lowest = rng.random() < 0.35
             count = None
             if rng.random() < 0.35:
@@ -1089,7 +1337,8 @@ def main():
                     rng.choice(fw["adj"]),
                 )
                 roles = sorted({c["role"] for c in roster if c["faction"] == fac})
-                role = rng.choice(roles).lower()
+                role_name = rng.choice(roles)
+                role = role_name.lower()
                 if count is None:
                     opts = [
                         "which {one} has the {hl} {n}",
@@ -1107,9 +1356,9 @@ def main():
                         ]
                     else:
                         sup = ""
-                    base = rng.choice(opts).format(
-                        one=one, many=many, adj=adj, role=role, hl=hi_lo, n=n, sup=sup
-                    )
+                    t = rng.choice(opts)
+                    named_role = role_name if "{role}" in t else None
+                    base = t.format(one=one, many=many, adj=adj, role=role, hl=hi_lo, n=n, sup=sup)
                 else:
                     top = "bottom" if lowest else "top"
                     opts = [
@@ -1123,7 +1372,9 @@ def main():
                         opts += ["the {k} {sup} {many}", "{k} {sup} {many}?"]
                     else:
                         sup = ""
-                    base = rng.choice(opts).format(
+                    t = rng.choice(opts)
+                    named_role = role_name if "{role}" in t else None
+                    base = t.format(
                         top=top, k=k, many=many, adj=adj, role=role, hl=hi_lo, n=n, sup=sup
                     )
             else:
@@ -1161,10 +1412,197 @@ def main():
                 "roster",
                 reg,
                 [s],
-                roster_q={"stat": s, "faction": fac, "lowest": lowest, "count": count},
+                roster_q={
+                    "stat": s,
+                    "faction": fac,
+                    "role": named_role,
+                    "lowest": lowest,
+                    "count": count,
+                },
             )
 
         tries(roster_q, 1)
+
+    # ---- stats, one stat, second round: new phrasings, one stat after another, until every
+    # stat has HELD_ONE_STAT_PER_STAT one-stat questions (no patch) in the held-out half.
+    # Every question made is kept, in either half; the split only says when to stop.
+    def held_out(q):
+        return int(hashlib.sha256(q.lower().strip().encode("utf-8")).hexdigest(), 16) % 2 == 0
+
+    held = dict.fromkeys(STATS, 0)
+    for r in hand_rows + rows:
+        if r["kind"] == "stats" and len(r["stats"]) == 1 and r["patch"] is None:
+            held[r["stats"][0]] += held_out(r["question"])
+    turn = [0]
+
+    def any_noun(s):
+        return rng.choice(NOUNS[s] + SHORT_NOUNS[s])
+
+    def tidy(t, q=True):
+        """Casing and end punctuation that do not change the register."""
+        if rng.random() < 0.35:
+            t = t[0].upper() + t[1:]
+        if rng.random() < 0.6 and not t.endswith(("?", ":")):
+            t += rng.choice(["?", "?", "??", " ?"]) if q else rng.choice(["!", "."])
+        return t
+
+    def one_more(s):
+        reg = REGISTER_CYCLE[turn[0] % len(REGISTER_CYCLE)]
+        turn[0] += 1
+        if reg == "descriptive":
+            q = tidy(rng.choice(DOES[s] + YES_NO[s]))
+        elif reg == "slang":
+            if rng.random() < 0.3:
+                q = to_slang(rng, rng.choice(DOES[s]))
+            else:
+                q = rng.choice(SLANG_T).format(n=any_noun(s)).lower()
+            if not any(w.strip("?!.,") in SLANG_WORDS.values() for w in q.split()):
+                q += rng.choice(SLANG_POST)  # to_slang changed nothing: say it the slang way
+            elif rng.random() < 0.4:
+                q += rng.choice(SLANG_POST)
+        elif reg == "terse":
+            q = rng.choice(TERSE_T).format(n=any_noun(s))
+            if rng.random() < 0.25:
+                q = q.upper()
+        elif reg == "chatty":
+            inner = rng.choice(DOES[s]) if rng.random() < 0.5 else "what's your " + any_noun(s)
+            q = rng.choice(CHATTY_T).format(q=inner) + "?"
+            if rng.random() < 0.4:
+                q += rng.choice(CHATTY_POST)
+        elif reg == "british":
+            if s in BRIT_DOES and rng.random() < 0.4:
+                q = rng.choice(BRIT_DOES[s])
+            else:
+                q = rng.choice(BRIT_T).format(n=rng.choice(UK_NOUNS[s]))
+            asks = any(w in ("what's", "how", "could") for w in q.lower().split())
+            q += "?" if asks else rng.choice([".", "!", ""])
+            if rng.random() < 0.5:
+                q = q[0].upper() + q[1:]
+        elif reg == "typo":
+            base = (
+                rng.choice(DOES[s])
+                if rng.random() < 0.5
+                else (rng.choice(PLAIN_T).format(n=rng.choice(NOUNS[s])))
+            )
+            q, ok = add_typos(rng, base, protected)
+            if not ok:
+                return False
+            q = tidy(q)
+        elif reg == "caps":
+            base = (
+                rng.choice(DOES[s])
+                if rng.random() < 0.5
+                else (rng.choice(PLAIN_T).format(n=rng.choice(NOUNS[s])))
+            )
+            q = base.upper() + rng.choice(["?", "??", ""])
+        else:
+            q = tidy(rng.choice(PLAIN_T).format(n=any_noun(s)))
+        return emit(q, "stats", reg, [s])
+
+    guard = 0
+    while any(held[s] < HELD_ONE_STAT_PER_STAT for s in STATS) and guard < 20_000:
+        for s in STATS:
+            if held[s] >= HELD_ONE_STAT_PER_STAT:
+                continue
+            for _ in range(60):
+                guard += 1
+                if one_more(s) and held_out(rows[-1]["question"]):
+                    held[s] += 1
+                    break
+
+    # ---- roster, naming a role (or two roles): every stat, every role, with and without
+    # the faction, with counts
+    role_faction = {c["role"]: c["faction"] for c in roster}
+    role_cycle = sorted(role_faction)
+    rng.shuffle(role_cycle)
+    role_words = set()
+    for r in role_faction:
+        for w in [*r.lower().replace("-", " ").split(), r.lower()]:
+            role_words |= {w, w + "s", PLURAL.get(w, w)}
+
+    faction_words = {w for fw in FACTION_WORDS.values() for ws in fw.values() for w in ws}
+
+    def role_word(name, plural=False):
+        w = name.lower()
+        if "-" in w and rng.random() < 0.3:
+            w = w.replace("-", " ")
+        if plural:
+            w = PLURAL.get(w, w + "s")
+        return w
+
+    forms = ["role", "role_faction", "count", "group", "role"]
+    role_plan = [
+        (STATS[i % 12], forms[i % len(forms)], role_cycle[i % len(role_cycle)]) for i in range(60)
+    ]
+    rng.shuffle(role_plan)
+
+    for s, form, rname in role_plan:
+
+        def role_q(s=s, form=form, rname=rname):
+            lowest = rng.random() < 0.4
+            count, fac, role, adj = None, None, rname, ""
+            a = b = role_word(rname)
+            a_s = b_s = role_word(rname, plural=True)
+            if form == "role":
+                t = rng.choice(ROLE_T)
+            elif form == "role_faction":
+                fac = role_faction[rname]
+                adj = rng.choice(FACTION_WORDS[fac]["adj"])
+                t = rng.choice(ROLE_FACTION_T)
+            elif form == "count":
+                count = rng.choice([2, 3, 3, 4, 5])
+                t = rng.choice(ROLE_COUNT_T)
+                if t.startswith(("top", "bottom")):
+                    lowest = t.startswith("bottom")
+            else:
+                other = rng.choice([r for r in role_cycle if r != rname])
+                role = [rname, other]
+                b, b_s = role_word(other), role_word(other, plural=True)
+                t = rng.choice(ROLE_GROUP_T)
+            hl = "lowest" if lowest else "highest"
+            if rng.random() < 0.4 and s not in ("level", "cost", "speed", "attack_speed"):
+                hl = "least" if lowest else "most"
+            k = (
+                None
+                if count is None
+                else (str(count) if rng.random() < 0.6 else NUMBER_WORDS[count])
+            )
+            base = t.format(
+                role=a,
+                roles=a_s,
+                a=a,
+                b=b,
+                a_s=a_s,
+                b_s=b_s,
+                adj=adj,
+                hl=hl,
+                n=rng.choice(ROSTER_NOUNS[s]),
+                vp=ROLE_VERB[s][1 if lowest else 0],
+                k=k,
+            )
+            style = "terse" if base.endswith("?") or len(base.split()) <= 4 else "plain"
+            q, reg = finish(
+                rng,
+                base,
+                style,
+                protected | role_words | faction_words,
+                allow=("plain", "slang", "typo", "chatty", "british", "caps"),
+            )
+            return emit(
+                q,
+                "roster",
+                reg,
+                [s],
+                roster_q={
+                    "stat": s,
+                    "faction": fac,
+                    "role": role,
+                    "lowest": lowest,
+                    "count": count,
+                },
+            )
+
+        tries(role_q, 1)
 
     with open(OUT, "w", encoding="utf-8") as fh:
         for r in rows:
