@@ -6,7 +6,9 @@ questions and roster questions from the understanding set, answered by `engine.a
 Targets (the understanding issue): on 120 held-out paraphrased stat questions, the asked value
 is in at least 98% of the answers after verification and no number is invented; on 40 held-out
 roster questions, the right character and the right value every time. "Right" is judged here
-from the SQLite record, not from the index the engine reads.
+from the SQLite record, not from the index the engine reads, over the pool the question's label
+names (its faction and its role or group of roles). The stat questions are taken 10 for each of
+the 12 stats; the roster questions alternate between those with a role filter and the rest.
 """
 
 from __future__ import annotations
@@ -20,23 +22,54 @@ STAT_QUESTIONS = 120
 ROSTER_QUESTIONS = 40
 
 
+def _take_in_turn(rows: list[dict], key, count: int) -> list[dict]:
+    """Up to `count` rows, taking one from each group (by `key`, first seen first) in turn and
+    keeping the set's order within a group, so that no group fills the sample alone."""
+    groups: dict[object, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    taken: list[dict] = []
+    queues = [list(g) for g in groups.values()]
+    while len(taken) < count and any(queues):
+        for queue in queues:
+            if queue and len(taken) < count:
+                taken.append(queue.pop(0))
+    return taken
+
+
 def _questions() -> tuple[list[dict], list[dict]]:
     from bench.bench_understand import load_set
 
     rows = load_set("heldout")
     stats = [r for r in rows if r["kind"] == "stats" and len(r["stats"]) == 1
-             and not r.get("patch")][:STAT_QUESTIONS]
-    roster = [r for r in rows if r["kind"] == "roster"][:ROSTER_QUESTIONS]
-    return stats, roster
+             and not r.get("patch")]
+    roster = [r for r in rows if r["kind"] == "roster"]
+    # Every stat equally (10 each of the 12), and role-filtered roster questions beside the rest.
+    return (_take_in_turn(stats, lambda r: r["stats"][0], STAT_QUESTIONS),
+            _take_in_turn(roster, lambda r: r["roster"].get("role") is not None,
+                          ROSTER_QUESTIONS))
 
 
-def _leaders(store, ask: dict) -> tuple[set[str], float]:
-    """The ids that may rightly lead a roster question (ties), and the value they hold."""
+def _roles(ask: dict) -> set[str] | None:
+    """The roles a roster question filters by: one role, a group (a list), or None for any."""
+    role = ask.get("role")
+    if role is None:
+        return None
+    return {role} if isinstance(role, str) else set(role)
+
+
+def _leaders(store, ask: dict) -> tuple[set[str], float | None]:
+    """The ids that may rightly lead a roster question (ties), and the value they hold: the
+    pool is the question's faction and role(s), as the set labels them."""
     stats = store.stats_at()
     lowest = bool(ask.get("lowest"))
+    roles = _roles(ask)
     pool = [c for c in store.characters()
-            if (ask.get("faction") in (None, c.faction)) and c.id in stats
-            and stats[c.id].get(ask["stat"]) is not None]
+            if ask.get("faction") in (None, c.faction)
+            and (roles is None or c.role in roles)
+            and c.id in stats and stats[c.id].get(ask["stat"]) is not None]
+    if not pool:
+        return set(), None
     values = [stats[c.id][ask["stat"]] for c in pool]
     best = min(values) if lowest else max(values)
     return {c.id for c in pool if stats[c.id][ask["stat"]] == best}, best
@@ -79,7 +112,7 @@ def run() -> dict[str, object]:
             ids, value = _leaders(store, row["roster"])
             named = [r for r in (answer.ranking or []) if r["name"] in answer.answer]
             ok = (answer.kind == "roster" and bool(named) and named[0]["id"] in ids
-                  and mentions_value(answer.answer, value))
+                  and value is not None and mentions_value(answer.answer, value))
             roster_ok += ok
             if not ok:
                 roster_misses.append(f"{row['question']!r} -> {answer.kind}: "
@@ -92,6 +125,8 @@ def run() -> dict[str, object]:
         "stat_answers_with_an_invented_number": invented,
         "stat_s_per_answer": round(stat_s / max(1, len(stat_rows)), 2),
         "roster_questions": len(roster_rows),
+        "roster_questions_with_a_role": sum(r["roster"].get("role") is not None
+                                            for r in roster_rows),
         "roster_right_character_and_value": round(roster_ok / max(1, len(roster_rows)), 3),
         "targets": {"stat_value_in_answer_min": 0.98, "invented_max": 0,
                     "roster_right_min": 1.0},
