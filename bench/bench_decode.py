@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from bot.generation.llama import LlamaCppModel
     from bot.generation.local import Batching, LocalGenerator
 
 TOKENS = int(os.environ.get("BENCH_DECODE_TOKENS", "32"))
@@ -119,6 +121,109 @@ def _timed_batch(
     return stamps[0] - started, 1000 * (stamps[-1] - stamps[0]) / (len(stamps) - 1)
 
 
+def _timed_llama(model: LlamaCppModel, tokenizer: PreTrainedTokenizerBase,
+                 adapters: list[str | None], tokens: int = TOKENS) -> tuple[float, float]:
+    """Prompt seconds and mean decode-step milliseconds (every row one token) of the llama.cpp
+    engine over one copy of the prompt per adapter in `adapters`; EOS ignored. Best of 3."""
+    from bot.generation.decode import Row, Sampling
+
+    prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
+    best = (float("inf"), float("inf"))
+    for _ in range(3):
+        stamps: list[float] = []
+        stamp = _stamper(stamps)
+        rows = [Row(list(prompt), tokens, on_piece=lambda _: None, adapter=a,
+                    is_cancelled=stamp if i == 0 else (lambda: False))
+                for i, a in enumerate(adapters)]
+        started = time.perf_counter()
+        model.decode(rows, tokenizer, set(), Sampling())
+        # the first row's first token comes after every row's prompt was read
+        result = (stamps[0] - started, 1000 * (stamps[-1] - stamps[0]) / (len(stamps) - 1))
+        best = min(best, result, key=lambda r: r[1])
+    return best
+
+
+def _stamper(stamps: list[float]) -> Callable[[], bool]:
+    """A clock read once per step (asked as `is_cancelled`)."""
+    def stamp() -> bool:
+        stamps.append(time.perf_counter())
+        return False
+
+    return stamp
+
+
+def _peer_rate(model_path: Path, tokenizer: PreTrainedTokenizerBase, tokens: int = TOKENS
+               ) -> float:
+    """llama.cpp's own bare decode of the GGUF through llama-cpp-python's `Llama` (what the
+    decode issue measured): tokens/s after the first token, EOS banned, best of 3."""
+    from llama_cpp import Llama
+
+    llm = Llama(str(model_path), n_threads=THREADS, n_threads_batch=THREADS, n_ctx=1024,
+                verbose=False)
+    text = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, tokenize=False)
+    ban = {int(i): -1e9 for i in (tokenizer.eos_token_id,) if i is not None}
+    best = float("inf")
+    for _ in range(3):
+        timings = []
+        for n in (1, tokens + 1):
+            llm.reset()
+            started = time.perf_counter()
+            llm.create_completion(text, max_tokens=n, temperature=0.0, logit_bias=ban)
+            timings.append(time.perf_counter() - started)
+        best = min(best, (timings[1] - timings[0]) / tokens)
+    llm.close()
+    return 1 / best
+
+
+def _llama_section(folder: Path) -> dict[str, object]:
+    """The llama.cpp engine side by side with llama.cpp's own bare decode, in this process
+    before any torch model is loaded (so the peak memory is the llama.cpp generator's)."""
+    from bot.generation.llama import LlamaCppModel
+    from bot.generation.local import LocalGenerator
+    from training.base_model import find_source
+
+    figures: dict[str, object] = {}
+    source = find_source(get_config().training.base_model)
+    base = source.folder / (source.gguf_file or "")
+    started = time.perf_counter()
+    gen = LocalGenerator(adapters_dir=folder, num_threads=THREADS, engine="llama.cpp")
+    figures["llama_generator_load_s"] = round(time.perf_counter() - started, 2)
+    gen.engine.eos_ids = set()  # every request makes exactly TOKENS tokens
+    gen.warmup()
+    tok, model = gen.tokenizer, gen.engine.model
+    adapter = gen.adapters[0]
+    peer = _peer_rate(base, tok)
+    bare_prompt_s, bare_ms = _timed_llama(model, tok, [None])
+    prompt_s, step_ms = _timed_llama(model, tok, [adapter])
+    mixed_prompt_s, mixed_ms = _timed_llama(model, tok, (list(gen.adapters) * 8)[:8])
+    q41_only = LlamaCppModel(base, {}, threads=THREADS)  # prompts on Q4_1 too, as measured
+    q41_prompt_s, _ = _timed_llama(q41_only, tok, [None], tokens=2)
+    q41_only.close()
+    single_request, _ = _concurrent_rate(gen, "mixed", requests=1)
+    concurrent, mean_batch = _concurrent_rate(gen, "mixed")
+    figures["peak_rss_llama_gb"] = _peak_rss_gb()
+    gen.close()
+    single = 1000 / step_ms
+    figures.update({
+        "llama_cpp_peer_bare_tok_s": round(peer, 2),
+        "llama_engine_bare_tok_s": round(1000 / bare_ms, 2),
+        f"llama_engine_{adapter}_tok_s": round(single, 2),
+        f"llama_engine_{adapter}_x_peer": round(single / peer, 2),
+        f"llama_engine_{adapter}_x_bare": round(bare_ms / step_ms, 2),
+        "llama_prompt_f16_s": round(bare_prompt_s, 3),
+        "llama_prompt_q4_1_s": round(q41_prompt_s, 3),
+        f"llama_prompt_f16_{adapter}_s": round(prompt_s, 3),
+        "llama_batch8_mixed_prompt_s": round(mixed_prompt_s, 3),
+        "llama_batch8_mixed_step_ms": round(mixed_ms, 1),
+        "llama_single_request_tok_s": round(single_request, 2),
+        "llama_concurrent8_mixed_tok_s": round(concurrent, 2),
+        "llama_concurrent8_mixed_x_single": round(concurrent / single, 2),
+        "llama_concurrent8_mixed_x_single_request": round(concurrent / single_request, 2),
+        "llama_concurrent8_mixed_mean_batch": round(mean_batch, 2),
+    })
+    return figures
+
+
 def _decode_rate(
     model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, tokens: int = TOKENS,
     lean: bool = True,
@@ -172,29 +277,33 @@ def run() -> dict[str, object]:
     bandwidth = [read_bandwidth_gbs()]
     with tempfile.TemporaryDirectory() as scratch:
         folder = _adapters_dir(Path(scratch))
+        from bot.generation.llama import available
+
+        if available():
+            figures.update(_llama_section(folder))
         started = time.perf_counter()
-        gen = LocalGenerator(adapters_dir=folder, num_threads=THREADS)
+        gen = LocalGenerator(adapters_dir=folder, num_threads=THREADS, engine="torch")
         figures["local_generator_load_s"] = round(time.perf_counter() - started, 2)
-        gen.eos_ids = set()  # every request makes exactly TOKENS tokens
+        gen.engine.eos_ids = set()  # every request makes exactly TOKENS tokens
         gen.warmup()
         figures["peak_rss_after_warmup_gb"] = _peak_rss_gb()
-        model, tok = gen._set.model, gen.tokenizer
+        model, tok = gen.engine._set.model, gen.tokenizer
         fp32_bytes = weight_bytes_per_token(model)
         rates = {
-            "lean_loop_fp32_base": _decode_rate(gen._set.use(None), tok),
+            "lean_loop_fp32_base": _decode_rate(gen.engine._set.use(None), tok),
             "hf_loop_fp32_base": _decode_rate(model, tok, lean=False),
-            "lean_loop_fp32_orcish_merged": _decode_rate(gen._set.use("orcish"), tok),
+            "lean_loop_fp32_orcish_merged": _decode_rate(gen.engine._set.use("orcish"), tok),
             "hf_loop_fp32_orcish_merged": _decode_rate(model, tok, lean=False),
         }
-        gen._set.use(MIXED, ["orcish"])
+        gen.engine._set.use(MIXED, ["orcish"])
         rates["lean_loop_fp32_orcish_unmerged_lora"] = _decode_rate(model, tok)
         rates["hf_loop_fp32_orcish_unmerged_lora"] = _decode_rate(model, tok, lean=False)
-        gen._set.use(None)
+        gen.engine._set.use(None)
         rates["naive_generate_fp32_base"] = _generate_rate(model, tok, TOKENS)
         single_request, _ = _concurrent_rate(gen, "mixed", requests=1)
-        split = {"batch1": _timed_batch(gen._set.use("orcish"), tok),
-                 "batch8_mixed": _timed_batch(gen._set.use(MIXED, (list(gen.adapters) * 8)[:8]),
-                                              tok, rows=8)}
+        mixed8 = gen.engine._set.use(MIXED, (list(gen.adapters) * 8)[:8])
+        split = {"batch8_mixed": _timed_batch(mixed8, tok, rows=8),
+                 "batch1": _timed_batch(gen.engine._set.use("orcish"), tok)}
         concurrent = {b: _concurrent_rate(gen, b) for b in ("mixed", "grouped")}
         gen.close()
         bf16_model, _ = load_base_model(dtype=torch.bfloat16)

@@ -86,6 +86,8 @@ class GenerationConfig:
     batching: str = "mixed"
     max_queue: int = 32
     torch_threads: int = 1
+    engine: str = "auto"
+    context_tokens: int = 1024
     dtype: str = "auto"
     seed: int = 0
     common_adapter: str = "human"
@@ -217,11 +219,13 @@ def _check_semantics(config: Config) -> None:
         raise ConfigError(f"{src}: generation.backend must be 'local' or 'remote'")
     if config.generation.batching not in ("mixed", "grouped"):
         raise ConfigError(f"{src}: generation.batching must be 'mixed' or 'grouped'")
+    if config.generation.engine not in ("auto", "llama.cpp", "torch"):
+        raise ConfigError(f"{src}: generation.engine must be 'auto', 'llama.cpp' or 'torch'")
     if config.generation.dtype not in ("auto", "fp32", "bf16"):
         raise ConfigError(f"{src}: generation.dtype must be 'auto', 'fp32' or 'bf16'")
     if config.training.bf16 not in ("auto", "yes", "no"):
         raise ConfigError(f"{src}: training.bf16 must be 'auto', 'yes' or 'no'")
-    for key in ("max_new_tokens", "max_batch_size", "max_queue"):
+    for key in ("max_new_tokens", "max_batch_size", "max_queue", "context_tokens"):
         if getattr(config.generation, key) < 1:
             raise ConfigError(f"{src}: generation.{key} must be at least 1")
     for key in ("queue_size", "max_follows"):

@@ -197,36 +197,6 @@ def test_lean_forward_equals_hf_on_a_mixed_adapter_batch(tiny_adapters):
         torch.testing.assert_close(mixed[row : row + 1], alone, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("rows", [8, 6])
-def test_packed_decode_steps_equal_unpacked_ones(tiny_adapters, monkeypatch, rows):
-    """A full (8) or nearly full (6, zero-padded) batch decodes through MKL-packed weights, and
-    gets bit-for-bit the logits of plain `x @ W`, in a mixed-adapter batch and on the base."""
-    import torch
-
-    from bot.generation import lean
-    from bot.generation.adapters import MIXED, AdapterSet, discover_adapters
-
-    if not lean._can_pack(torch.ones(1)):
-        pytest.skip("this torch has no MKL packed GEMM")
-    model = tiny_model()
-    adapters = AdapterSet(model, discover_adapters(tiny_adapters))
-    generator = torch.Generator().manual_seed(1)
-    prompts = [torch.randint(1, 128, (n,), generator=generator).tolist()
-               for n in (9, 4, 6, 9, 3, 7, 8, 5)[:rows]]
-    names = (["orcish", None, "elvish"] * 3)[:rows]
-    for state in ((MIXED, names), (None, ())):
-        adapters.use(*state)
-        packed = [got for _, got in _hf_and_lean_logits(model, prompts, steps=4)]
-        assert lean.lean_for(model)._packed, "the decode steps did not use packed weights"
-        lean.lean_for(model)._packed.clear()
-        monkeypatch.setattr(lean, "_can_pack", lambda like: False)
-        plain = [got for _, got in _hf_and_lean_logits(model, prompts, steps=4)]
-        monkeypatch.undo()
-        assert not lean.lean_for(model)._packed
-        for a, b in zip(packed, plain, strict=True):
-            assert torch.equal(a, b)
-
-
 def test_lean_greedy_decode_equals_generate():
     import torch
 

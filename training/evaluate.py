@@ -5,6 +5,7 @@ and the LoRA adapter with the tiny prompt.
     python -m training.evaluate --faction elvish --merge   # add one faction to the report
     python -m training.evaluate --limit 4 --json     # a quick run, JSON on stdout
     python -m training.evaluate --faction orcish --limit 60 --out /tmp/eval
+    python -m training.evaluate --engine llama.cpp --out training/adapters/llama_cpp
 
 For each setup: the voice score (training.voice), number accuracy on the raw output (every asked
 value appears and every number is a fact value; beside it, the stricter share where every number
@@ -120,6 +121,18 @@ def generate(model, tokenizer, conversations: list[list[Message]],
     return answers, lengths, (time.perf_counter() - started) / max(1, len(texts))
 
 
+def generate_on_engine(generator, adapter: str, conversations: list[list[Message]],
+                       max_new_tokens: int) -> tuple[list[str], list[int], float]:
+    """The same greedy answers through the bot's own generator (`--engine llama.cpp`): the
+    answers players get, on the engine they get them from."""
+    tokenizer = generator.tokenizer
+    lengths = [len(tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=True,
+                                                 return_dict=False)) for c in conversations]
+    started = time.perf_counter()
+    answers = [generator.generate(c, adapter, max_new_tokens).strip() for c in conversations]
+    return answers, lengths, (time.perf_counter() - started) / max(1, len(conversations))
+
+
 def summarise(answers: list[Answer], seconds: float) -> dict[str, object]:
     checked = [a.numbers_ok for a in answers if a.numbers_ok is not None]
     strict = [a.numbers_ok and a.attributed for a in answers if a.numbers_ok is not None]
@@ -137,19 +150,23 @@ def summarise(answers: list[Answer], seconds: float) -> dict[str, object]:
 
 def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
              setups: tuple[str, ...] = SETUPS, max_new_tokens: int | None = None,
-             ) -> dict[str, object]:
+             engine: str = "peft") -> dict[str, object]:
     """Run every setup on each faction's held-out sample; return the report.
 
     `max_new_tokens` defaults to the bot's cap, `[generation].max_new_tokens`, so that the
-    answers judged are the answers players would get.
+    answers judged are the answers players would get. `engine="peft"` is the fp32 reference
+    (peft over the dequantized model, `generate`); "llama.cpp" runs the LoRA setup only,
+    through the bot's generator on llama.cpp, to show that the served path keeps the quality.
     """
+    world = get_world()
+    max_new_tokens = max_new_tokens or get_config().generation.max_new_tokens
+    if engine != "peft":
+        return _evaluate_engine(world, factions, limit, adapters_dir, max_new_tokens, engine)
     import torch
     from peft import PeftModel
 
     from training.base_model import load_base_model
 
-    world = get_world()
-    max_new_tokens = max_new_tokens or get_config().generation.max_new_tokens
     base, tokenizer = load_base_model(get_config())
     tokenizer.padding_side = "left"
     model = None
@@ -186,6 +203,33 @@ def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
                               for a in judged]
         result["samples"] = samples
         report["factions"][faction] = result
+    return report
+
+
+def _evaluate_engine(world: World, factions: list[str], limit: int | None, adapters_dir: Path,
+                     max_new_tokens: int, engine: str) -> dict[str, object]:
+    from bot.generation.local import LocalGenerator
+
+    generator = LocalGenerator(adapters_dir=adapters_dir, engine=engine)
+    report: dict[str, object] = {"limit_per_faction": limit, "max_new_tokens": max_new_tokens,
+                                 "decoding": "greedy", "engine": generator.engine_name,
+                                 "threads": get_config().generation.torch_threads,
+                                 "factions": {}}
+    try:
+        for faction in factions:
+            examples = sample_heldout(faction, limit)
+            conversations = [tiny_messages(world, e) for e in examples]
+            texts, lengths, seconds = generate_on_engine(generator, faction, conversations,
+                                                         max_new_tokens)
+            judged = [judge("lora", e, t, n) for e, t, n in zip(examples, texts, lengths,
+                                                                strict=True)]
+            report["factions"][faction] = {"lora": summarise(judged, seconds), "samples": {
+                "lora": [{"id": a.example_id, "question": a.question, "answer": a.answer,
+                          "voice": a.voice, "numbers_ok": a.numbers_ok,
+                          "attributed": a.attributed, "grounded": a.grounded}
+                         for a in judged]}}
+    finally:
+        generator.close()
     return report
 
 
@@ -245,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adapters-dir", type=Path, help="default: [training].adapters_dir")
     parser.add_argument("--out", type=Path, help="report folder (default: the adapters folder)")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    parser.add_argument("--engine", choices=("peft", "llama.cpp"), default="peft",
+                        help="peft: the fp32 reference, all three setups (default); llama.cpp: "
+                        "the LoRA setup on the bot's served engine")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--merge", action="store_true",
                         help="keep the other factions of an existing report in --out")
@@ -256,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     report = evaluate(args.faction or list(config.factions), args.limit or None, adapters,
-                      tuple(args.setup or SETUPS))
+                      tuple(args.setup or SETUPS), engine=args.engine)
     out = args.out or adapters
     out.mkdir(parents=True, exist_ok=True)
     if args.merge and (out / "eval_report.json").exists():

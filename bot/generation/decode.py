@@ -1,7 +1,9 @@
-"""The decode loop: one prefill of a left-padded batch, then one token per row per step.
+"""The decode loop: prompts first, then one token per row per step, streamed as text.
 
-Written out rather than `model.generate` so that batching, per-row adapters, streaming and
-early stopping are under our control. Greedy by default; temperature and top-p sampling with a
+`stream_rows` is the loop every engine shares (llama.cpp's in bot.generation.llama, torch's in
+`decode_batch`: one prefill of a left-padded batch, then one token per row per step). Written
+out rather than `model.generate` so that batching, per-row adapters, streaming and early
+stopping are under our control. Greedy by default; temperature and top-p sampling with a
 per-row random generator otherwise. Text comes out incrementally: a piece is released only when
 it no longer ends in a partial UTF-8 character, so the joined pieces equal the decoded reply.
 """
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
     from transformers import PreTrainedTokenizerBase
 
@@ -70,6 +73,47 @@ class Row:
     token_ids: list[int] = field(default_factory=list)
 
 
+Step = Callable[[list[int] | None, list[bool]], "torch.Tensor | np.ndarray"]
+
+
+def stream_rows(
+    rows: Sequence[Row],
+    tokenizer: PreTrainedTokenizerBase,
+    eos_ids: set[int],
+    sampling: Sampling,
+    step: Step,
+) -> None:
+    """The loop every engine shares: pick each row's next token from `step`'s logits, stream it.
+
+    `step(None, live)` runs the prompts; `step(chosen, live)` feeds each live row its token
+    (rows that are no longer live may be skipped). It returns one row of logits per row.
+    """
+    decoders = [IncrementalDecoder(tokenizer) for _ in rows]
+    live = [r.max_new_tokens > 0 for r in rows]
+    chosen: list[int] | None = None
+    for _ in range(max((r.max_new_tokens for r in rows), default=0)):
+        if not any(live):
+            break
+        chosen = _pick(step(chosen, live), rows, sampling)
+        for i, row in enumerate(rows):
+            if not live[i]:
+                continue
+            token = chosen[i]
+            if token in eos_ids or row.is_cancelled():
+                live[i] = False
+                continue
+            row.token_ids.append(token)
+            piece = decoders[i].push(token)
+            if piece:
+                row.on_piece(piece)
+            if len(row.token_ids) >= row.max_new_tokens:
+                live[i] = False
+    for row, decoder in zip(rows, decoders, strict=True):
+        tail = decoder.flush()
+        if tail:
+            row.on_piece(tail)
+
+
 def decode_batch(
     model: torch.nn.Module,
     tokenizer: PreTrainedTokenizerBase,
@@ -78,7 +122,8 @@ def decode_batch(
     sampling: Sampling = Sampling(),
     lean: bool = True,
 ) -> None:
-    """Generate for every row together; each row's pieces go to its `on_piece` as they come.
+    """Generate for every row together on a torch model (one prefill of a left-padded batch,
+    then one token per row per step); each row's pieces go to its `on_piece` as they come.
 
     `lean=False` forces the Hugging Face forward even where the lean one could run (benches).
     """
@@ -92,36 +137,22 @@ def decode_batch(
     for i, row in enumerate(rows):
         ids[i, width - len(row.prompt_ids) :] = torch.tensor(row.prompt_ids)
         mask[i, width - len(row.prompt_ids) :] = 1
-    ids, mask = ids.to(device), mask.to(device)
+    prompt, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    decoders = [IncrementalDecoder(tokenizer) for _ in rows]
-    live = [r.max_new_tokens > 0 for r in rows]
     steps = max(r.max_new_tokens for r in rows)
+
     with torch.inference_mode():
         forward = choose_forward(model, mask, steps) if lean else hf_forward(model, mask)
-        for _ in range(steps):
-            chosen = _pick(forward(ids, positions), rows, sampling)
-            for i, row in enumerate(rows):
-                if not live[i]:
-                    continue
-                token = chosen[i]
-                if token in eos_ids or row.is_cancelled():
-                    live[i] = False
-                    continue
-                row.token_ids.append(token)
-                piece = decoders[i].push(token)
-                if piece:
-                    row.on_piece(piece)
-                if len(row.token_ids) >= row.max_new_tokens:
-                    live[i] = False
-            if not any(live):
-                break
-            ids = torch.tensor(chosen, dtype=torch.long, device=device).unsqueeze(-1)
+
+        def step(chosen: list[int] | None, live: list[bool]) -> torch.Tensor:
+            nonlocal positions
+            if chosen is None:
+                return forward(prompt, positions)
             positions = positions[:, -1:] + 1
-    for row, decoder in zip(rows, decoders, strict=True):
-        tail = decoder.flush()
-        if tail:
-            row.on_piece(tail)
+            return forward(torch.tensor(chosen, dtype=torch.long, device=device).unsqueeze(-1),
+                           positions)
+
+        stream_rows(rows, tokenizer, eos_ids, sampling, step)
 
 
 def choose_forward(
@@ -164,12 +195,14 @@ def hf_forward(
     return forward
 
 
-def _pick(logits: torch.Tensor, rows: Sequence[Row], sampling: Sampling) -> list[int]:
+def _pick(logits: torch.Tensor | np.ndarray, rows: Sequence[Row], sampling: Sampling
+          ) -> list[int]:
     """The next token of every row: argmax, or a draw from the top-p share at the temperature."""
     import torch
 
     if not sampling.do_sample:
-        return logits.argmax(dim=-1).tolist()
+        return logits.argmax(-1).tolist()
+    logits = torch.as_tensor(logits)
     probs = torch.softmax(logits.float() / max(sampling.temperature, 1e-5), dim=-1)
     sorted_probs, order = probs.sort(dim=-1, descending=True)
     # Keep the smallest set of tokens whose mass reaches top_p (always at least the first).

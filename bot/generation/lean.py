@@ -11,13 +11,8 @@ in the layers its adapter changed. In a mixed batch each fused projection adds i
 terms with two small matmuls: x @ A (every adapter's A, stacked) masked to each row's own
 adapter, then @ B (the B blocks laid out under their projection's output columns).
 
-Decode steps of a batch of 6 to 8 rows (the 8 concurrent asks of the benchmark, and a busy bot)
-multiply by weights pre-packed for MKL's 8-row GEMM (`cblas_sgemm_pack`, the op torch's own
-compiler uses for frozen CPU linears), rows zero-padded to 8: an 8-row step 75-80 ms against
-87-93 ms with `x @ W` on this CPU (bench_decode `batch8_mixed_step_ms`), and bit-identical to
-it (tests/test_generation_units.py, `test_packed_decode_steps_equal_unpacked_ones`). The
-packed copies are made on the first such batch in each adapter state and kept (about 1.6x the
-fp32 bytes of the weights they pack). fp32 on a CPU with MKL only; elsewhere `x @ W` as before.
+This is the torch engine's forward (the fp32 reference path, and the engine for a base model
+that is not a GGUF file); the bot serves the shipped GGUF on llama.cpp (bot.generation.llama).
 Other architectures are not supported: see `supports`. This module imports torch: import it
 lazily.
 """
@@ -26,7 +21,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -37,9 +31,6 @@ from bot.generation.adapters import MixedLoraLinear
 _ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 _MLP = ("gate_proj", "up_proj", "down_proj")
 _LEANS: weakref.WeakKeyDictionary[nn.Module, LeanLlama] = weakref.WeakKeyDictionary()
-#: Decode steps of this many rows (fewer rows, down to PACK_MIN_ROWS, zero-padded) use packed
-#: weights: below 6 rows padding to 8 costs more than packing saves (bench/bench_decode.py).
-PACK_ROWS, PACK_MIN_ROWS = 8, 6
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 #: A fused projection: its weight, and for a mixed batch (A stacked, B laid out, mixed modules).
@@ -95,8 +86,6 @@ class LeanLlama:
         self._fused: dict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], torch.Tensor]] = {}
         # identity of a projection's modules -> (the modules, kept alive; its LoRA terms)
         self._loras: dict[tuple[int, ...], tuple[tuple[nn.Module, ...], tuple]] = {}
-        # identity of a fused weight -> its PACK_ROWS packing (which keeps the weight alive)
-        self._packed: dict[int, Packed] = {}
 
     def _fuse(self, *weights: torch.Tensor) -> torch.Tensor:
         """The row-wise concatenation of `weights`, transposed, cached by identity and version."""
@@ -108,14 +97,6 @@ class LeanLlama:
             # faster than F.linear's layout for the few rows of a decode step (bench_decode).
             hit = self._fused[key] = (weights, torch.cat(weights).t().contiguous())
         return hit[1]
-
-    def _pack(self, weight: torch.Tensor) -> Packed:
-        """`weight` (a fused, transposed weight) packed for PACK_ROWS-row products, cached."""
-        hit = self._packed.get(id(weight))
-        if hit is None:
-            packed = torch.ops.mkl._mkl_reorder_linear_weight(weight.t(), PACK_ROWS)
-            hit = self._packed[id(weight)] = Packed(packed, weight)
-        return hit
 
     def _rotary(self, length: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """cos and sin tables for positions 0..length-1 (at least), as the HF rotary makes them."""
@@ -184,14 +165,6 @@ class LeanLlama:
         embed = model.model.embed_tokens.weight
         norm, head = model.model.norm.weight, self._fuse(model.lm_head.weight)
         batch, width = attention_mask.shape
-        step_layers, step_head = layers, head  # what a one-token step multiplies by
-        if PACK_MIN_ROWS <= batch <= PACK_ROWS and _can_pack(embed):
-            step_layers = [
-                tuple((self._pack(part[0]), part[1]) if isinstance(part, tuple) else part
-                      for part in layer)
-                for layer in layers
-            ]
-            step_head = self._pack(head)
         size = width + max_new_tokens
         device, dtype = embed.device, embed.dtype
         shape = (batch, self.kv_heads, size, self.head_dim)
@@ -232,7 +205,7 @@ class LeanLlama:
             sin = sin_table[positions].unsqueeze(1)
             x = F.embedding(ids, embed)
             for (n1, qkv, o, n2, gate_up, down), (k_cache, v_cache) in zip(
-                step_layers if t == 1 else layers, cache, strict=True
+                layers, cache, strict=True
             ):
                 h = F.rms_norm(x, (x.shape[-1],), n1, eps)
                 q, k, v = _project(h, qkv).split([nq, nkv, nkv], dim=-1)
@@ -249,39 +222,12 @@ class LeanLlama:
                 gate, up = _project(h, gate_up).chunk(2, dim=-1)
                 x = x + _project(F.silu(gate) * up, down)
             filled = end
-            return _matmul(F.rms_norm(x[:, -1], (x.shape[-1],), norm, eps),
-                           step_head if t == 1 else head)
+            return F.rms_norm(x[:, -1], (x.shape[-1],), norm, eps) @ head
 
         return forward
 
 
-class Packed(NamedTuple):
-    """A fused, transposed weight (in, out) and its MKL packing for PACK_ROWS-row products."""
-
-    packed: torch.Tensor
-    weight: torch.Tensor
-
-
-Weight = torch.Tensor | Packed
-Masked = tuple[Weight, tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None]
-
-
-def _can_pack(like: torch.Tensor) -> bool:
-    """Whether weights like `like` can use MKL's packed GEMM (fp32 on a CPU with MKL)."""
-    return (like.dtype == torch.float32 and like.device.type == "cpu"
-            and torch.backends.mkl.is_available() and hasattr(torch.ops.mkl, "_mkl_linear"))
-
-
-def _matmul(x: torch.Tensor, weight: Weight) -> torch.Tensor:
-    """x @ W for a transposed weight; through its packing for a packed one (rows padded)."""
-    if type(weight) is not Packed:
-        return x @ weight
-    flat = x.reshape(-1, x.shape[-1])
-    rows = flat.shape[0]
-    if rows != PACK_ROWS:
-        flat = F.pad(flat, (0, 0, 0, PACK_ROWS - rows))
-    out = torch.ops.mkl._mkl_linear(flat, weight.packed, weight.weight.t(), None, PACK_ROWS)
-    return out[:rows].view(*x.shape[:-1], out.shape[-1])
+Masked = tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None]
 
 
 def _with_mask(projection: Projection) -> Masked:
@@ -296,7 +242,7 @@ def _with_mask(projection: Projection) -> Masked:
 def _project(x: torch.Tensor, projection: Masked) -> torch.Tensor:
     """x @ W.T (W is stored transposed), plus each row's own LoRA term in a mixed batch."""
     weight, lora = projection
-    out = _matmul(x, weight)
+    out = x @ weight
     if lora is not None:
         a, b, mask = lora
         out = out + ((x @ a) * mask) @ b

@@ -2,13 +2,16 @@
 
 Callers (worker threads of the bot) put requests on a bounded queue and read text pieces from
 their own queue. The worker takes the requests that arrive together (waiting up to
-`batch_wait_ms` for more, up to `max_batch_size`) and decodes them as one batch:
-- a batch whose rows share one adapter runs on weights merged for that adapter (as fast as base);
-- `batching="mixed"` (the default) runs rows of different adapters in one batch, each row with
-  its own LoRA (adapters.MixedLoraLinear, like peft's `adapter_names=`); `batching="grouped"`
-  splits them into one merged batch per adapter, run one after the other.
-`bench/bench_decode.py` measures both; mixed is faster for mixed-faction traffic (8 concurrent
-requests over two factions: mixed 1.2-1.5x the aggregate tokens/s of grouped).
+`batch_wait_ms` for more, up to `max_batch_size`) and decodes them as one batch on one of two
+engines (`[generation].engine`):
+- "llama.cpp" (the default where it is installed): the shipped GGUF on llama.cpp's kernels, every
+  adapter a GGUF LoRA loaded once, one llama_decode per adapter group and step
+  (bot.generation.llama);
+- "torch": the fp32 reference path. A batch whose rows share one adapter runs on weights merged
+  for that adapter; `batching="mixed"` runs rows of different adapters in one batch, each row
+  with its own LoRA (adapters.MixedLoraLinear); `batching="grouped"` splits them into one merged
+  batch per adapter, run one after the other.
+`bench/bench_decode.py` measures both engines and both batchings side by side.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.generation.base import GenerationError, GeneratorBusy, Message, StreamingGenerator
 from bot.generation.decode import Row, Sampling, decode_batch
@@ -29,10 +32,12 @@ from characters.config import REPO_ROOT, Config, get_config
 
 if TYPE_CHECKING:
     import torch
+    from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
 Batching = Literal["mixed", "grouped"]
+EngineName = Literal["llama.cpp", "torch"]
 
 
 class _Done:
@@ -55,6 +60,18 @@ class _Request:
     cancelled: threading.Event = field(default_factory=threading.Event)
 
 
+class Engine(Protocol):
+    """What decodes a batch of rows: the adapters it holds, its tokenizer and end tokens."""
+
+    names: tuple[str, ...]
+    tokenizer: PreTrainedTokenizerBase
+    eos_ids: set[int]
+
+    def decode(self, rows: Sequence[Row], sampling: Sampling) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class LocalGenerator(StreamingGenerator):
     """Generates with the base model and its faction LoRA adapters, batching concurrent requests."""
 
@@ -68,13 +85,9 @@ class LocalGenerator(StreamingGenerator):
         max_queue: int | None = None,
         seed: int | None = None,
         num_threads: int | None = None,
+        engine: str | None = None,
     ) -> None:
         """Load the model and adapters; arguments left None come from `[generation]`."""
-        import torch
-
-        from bot.generation.adapters import AdapterSet, discover_adapters
-        from training.base_model import load_base_model, pick_device, pick_dtype
-
         config = config or get_config()
         gen = config.generation
         batching = batching or gen.batching  # type: ignore[assignment]
@@ -83,11 +96,6 @@ class LocalGenerator(StreamingGenerator):
         num_threads = gen.torch_threads if num_threads is None else num_threads
         if batching not in ("mixed", "grouped"):
             raise ValueError(f"batching must be 'mixed' or 'grouped', not {batching!r}")
-        device = pick_device(device)
-        if num_threads and device == "cpu":
-            # One thread by default: on a CPU shared with other work, torch's threads wait on
-            # each other at every op and decode runs ~10x slower (bench_decode, 2 threads).
-            torch.set_num_threads(num_threads)
         folder = Path(adapters_dir or config.training.adapters_dir)
         folder = folder if folder.is_absolute() else REPO_ROOT / folder
         self.max_new_tokens = gen.max_new_tokens
@@ -96,15 +104,12 @@ class LocalGenerator(StreamingGenerator):
         self.sampling = Sampling(gen.do_sample, gen.temperature, gen.top_p)
         self.batching: Batching = batching
         self.seed = seed
-        if dtype is None and gen.dtype != "auto":
-            dtype = torch.float32 if gen.dtype == "fp32" else torch.bfloat16
-        if dtype is None:
-            # On a CPU without AMX, bf16 matmuls are no faster than fp32 with one thread and
-            # far slower with two (bench_decode); fp32 keeps adapters' merged weights exact too.
-            dtype = torch.float32 if device == "cpu" else pick_dtype(device)
-        model, self.tokenizer = load_base_model(config, device=device, dtype=dtype)
-        self._set = AdapterSet(model, discover_adapters(folder))
-        self.eos_ids = _eos_ids(model, self.tokenizer)
+        self.engine_name: EngineName = pick_engine(config, engine or gen.engine)
+        if self.engine_name == "llama.cpp":
+            self.engine: Engine = LlamaEngine(config, folder, num_threads)
+        else:
+            self.engine = TorchEngine(config, folder, device, dtype, num_threads)
+        self.tokenizer = self.engine.tokenizer
         self._queue: queue.Queue[_Request | object] = queue.Queue(maxsize=max_queue)
         self._unfinished = 0
         self.batch_sizes: deque[int] = deque(maxlen=1000)  # recent batches, for tests and bench
@@ -116,7 +121,7 @@ class LocalGenerator(StreamingGenerator):
     @property
     def adapters(self) -> tuple[str, ...]:
         """The adapter names this generator can use."""
-        return self._set.names
+        return self.engine.names
 
     @property
     def queue_depth(self) -> int:
@@ -132,20 +137,16 @@ class LocalGenerator(StreamingGenerator):
         return self._pieces(request)
 
     def warmup(self) -> None:
-        """Run one tiny batch per adapter (and base) so that the first real requests are fast.
+        """Run one tiny request per adapter so that the first real requests are fast.
 
-        The batch is as full as the lean forward's packed weights serve (bot.generation.lean),
-        so those are packed now rather than on the first busy moment.
+        On llama.cpp this makes each adapter's contexts and plans their graphs; on torch it
+        fuses each adapter state's weights for the lean forward. The plain base model is warmed
+        only where there is no adapter: the bot answers every faction through one.
         """
-        from bot.generation.lean import PACK_ROWS
-
         messages = [{"role": "user", "content": "Hello"}]
-        rows = max(1, min(PACK_ROWS, self.max_batch_size, self._queue.maxsize))
-        for adapter in (None, *self.adapters):
-            requests = [self._submit(messages, adapter, 2) for _ in range(rows)]
-            for request in requests:
-                for _ in self._pieces(request):
-                    pass
+        for adapter in self.adapters or (None,):
+            for _ in self._pieces(self._submit(messages, adapter, 2)):
+                pass
 
     def close(self) -> None:
         """Stop the worker once the requests already accepted are done."""
@@ -154,6 +155,7 @@ class LocalGenerator(StreamingGenerator):
         self._closed = True
         self._queue.put(_STOP)
         self._worker.join()
+        self.engine.close()
         while not self._queue.empty():  # accepted while closing: tell their callers
             item = self._queue.get_nowait()
             if isinstance(item, _Request):
@@ -260,24 +262,111 @@ class LocalGenerator(StreamingGenerator):
                 request.pieces.put(end)
 
     def _decode_group(self, group: list[_Request]) -> None:
-        from bot.generation.adapters import MIXED
-
-        rows = [r.row for r in group]
         for request in group:
             # Tokenized here, on the one worker thread: a fast tokenizer is not safe to share.
             request.row.prompt_ids = list(self.tokenizer.apply_chat_template(
                 list(request.messages), add_generation_prompt=True, tokenize=True,
                 return_dict=False,
             ))
+        self.engine.decode([r.row for r in group], self.sampling)
+
+
+def pick_engine(config: Config, engine: str) -> EngineName:
+    """The engine `engine` names; "auto": llama.cpp where it is installed and the base model is
+    a GGUF file, torch otherwise."""
+    from bot.generation.llama import available
+    from training.base_model import find_source
+
+    gguf = find_source(config.training.base_model).gguf_file is not None
+    if engine == "auto":
+        return "llama.cpp" if gguf and available() else "torch"
+    if engine == "llama.cpp" and not available():
+        raise GenerationError("[generation].engine is llama.cpp, but llama-cpp-python is not "
+                              "installed: run `make setup`, which builds it once")
+    if engine == "llama.cpp" and not gguf:
+        raise GenerationError("[generation].engine is llama.cpp, but the base model is not a "
+                              "GGUF file; use engine = \"torch\" for a Hugging Face folder")
+    if engine not in ("llama.cpp", "torch"):
+        raise ValueError(f"engine must be 'auto', 'llama.cpp' or 'torch', not {engine!r}")
+    return engine  # type: ignore[return-value]
+
+
+class TorchEngine:
+    """The fp32 reference path: the base model in torch, adapters merged or mixed per batch."""
+
+    def __init__(self, config: Config, folder: Path, device: str | None,
+                 dtype: torch.dtype | None, num_threads: int) -> None:
+        import torch
+
+        from bot.generation.adapters import AdapterSet, discover_adapters
+        from training.base_model import load_base_model, pick_device, pick_dtype
+
+        gen = config.generation
+        device = pick_device(device)
+        if num_threads and device == "cpu":
+            # One thread by default: on a CPU shared with other work, torch's threads wait on
+            # each other at every op and decode runs ~10x slower (bench_decode, 2 threads).
+            torch.set_num_threads(num_threads)
+        if dtype is None and gen.dtype != "auto":
+            dtype = torch.float32 if gen.dtype == "fp32" else torch.bfloat16
+        if dtype is None:
+            # On a CPU without AMX, bf16 matmuls are no faster than fp32 with one thread and
+            # far slower with two (bench_decode); fp32 keeps adapters' merged weights exact too.
+            dtype = torch.float32 if device == "cpu" else pick_dtype(device)
+        model, self.tokenizer = load_base_model(config, device=device, dtype=dtype)
+        self._set = AdapterSet(model, discover_adapters(folder))
+        self.names = self._set.names
+        self.eos_ids = _eos_ids(model, self.tokenizer)
+
+    def decode(self, rows: Sequence[Row], sampling: Sampling) -> None:
+        from bot.generation.adapters import MIXED
+
         names = {row.adapter for row in rows}
         if len(names) == 1:
             model = self._set.use(names.pop())
         else:
             model = self._set.use(MIXED, [row.adapter for row in rows])
-        decode_batch(model, self.tokenizer, rows, self.eos_ids, self.sampling)
+        decode_batch(model, self.tokenizer, rows, self.eos_ids, sampling)
+
+    def close(self) -> None:
+        pass
 
 
-def _eos_ids(model: torch.nn.Module, tokenizer: object) -> set[int]:
+class LlamaEngine:
+    """The shipped GGUF on llama.cpp, each adapter converted to a GGUF LoRA (cached)."""
+
+    def __init__(self, config: Config, folder: Path, num_threads: int) -> None:
+        from bot.generation.adapters import discover_adapters
+        from bot.generation.gguf_lora import ensure_converted
+        from bot.generation.llama import LlamaCppModel, f16_copy
+        from training.base_model import find_source, load_tokenizer
+
+        gen = config.generation
+        source = find_source(config.training.base_model)
+        base = source.folder / (source.gguf_file or "")
+        adapters = {}
+        for name, path in discover_adapters(folder).items():
+            try:
+                adapters[name] = ensure_converted(path, base, config.cache_dir)
+            except (OSError, ValueError) as exc:
+                raise GenerationError(f"adapter {name!r} ({path}): cannot convert it to GGUF: "
+                                      f"{exc}") from exc
+        self.tokenizer = load_tokenizer(config)
+        self.model = LlamaCppModel(base, adapters, prompt_model=f16_copy(base, config.cache_dir),
+                                   threads=num_threads or 1,
+                                   max_rows=gen.max_batch_size,
+                                   context_tokens=gen.context_tokens)
+        self.names = self.model.names
+        self.eos_ids = _eos_ids(None, self.tokenizer)
+
+    def decode(self, rows: Sequence[Row], sampling: Sampling) -> None:
+        self.model.decode(rows, self.tokenizer, self.eos_ids, sampling)
+
+    def close(self) -> None:
+        self.model.close()
+
+
+def _eos_ids(model: torch.nn.Module | None, tokenizer: object) -> set[int]:
     """Token ids that end a reply: the tokenizer's EOS and the generation config's."""
     ids: set[int] = set()
     configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
