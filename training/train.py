@@ -258,6 +258,19 @@ def _load_checkpoint(model, optimizer, folder: Path, signature: dict) -> tuple[i
     return state["step"], state["history"], state.get("skipped", [])
 
 
+def _convert_for_llama(folder: Path) -> None:
+    """The GGUF LoRA the bot's llama.cpp engine serves, converted now into the model cache
+    (bot.generation.gguf_lora; a base model that is not a GGUF file has none)."""
+    from bot.generation.gguf_lora import ensure_converted
+    from training.base_model import find_source
+
+    source = find_source(get_config().training.base_model)
+    if source.gguf_file is None:
+        return
+    path = ensure_converted(folder, source.folder / source.gguf_file, get_config().cache_dir)
+    print(f"llama.cpp adapter: {path}", file=sys.stderr)
+
+
 def train(faction: str, config: TrainingConfig, output: Path, device: str | None = None,
           fresh: bool = False, quiet: bool = False, base: tuple | None = None,
           world: World | None = None, data_dir: Path = DIALOGUE_DIR) -> dict[str, object]:

@@ -1,6 +1,6 @@
 """Faction adapters as GGUF LoRA files, for llama.cpp (bot.generation.llama).
 
-    python -m bot.generation.gguf_lora          # convert every adapter the cache lacks
+    python -m bot.generation.gguf_lora    # convert every adapter the cache lacks (make setup)
 
 `convert` reads a trained peft folder (adapter_config.json, adapter_model.safetensors) and writes
 one GGUF LoRA file: per target module of layer N, `blk.N.<tensor>.weight.lora_a` (rank x in) and
@@ -135,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     if source.gguf_file is None:
         print("the base model is not a GGUF file; llama.cpp does not serve it", file=sys.stderr)
         return 0
+    if not args.folders:
+        from bot.generation.llama import available, f16_copy
+
+        if available():  # the copy prompts are read on, made once
+            f16_copy(source.folder / source.gguf_file, config.cache_dir)
     for folder in folders:
         fresh = not converted_path(folder, config.cache_dir).is_file()
         try:
