@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from bot.spelling import Speller, vocabulary_words, words_of
 from bot.questions import (
     PATCH_RE,
     SHORT_PATCH_RE,
@@ -36,6 +37,7 @@ from bot.questions import (
 )
 from characters.resolve import fold
 from characters.world import Character, World
+from stats_db.embed import minilm_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,8 @@ class QuestionReader:
     """Reads a question against the stat meanings and the kinds' examples (embedded once)."""
 
     def __init__(self, world: World, embed: Callable[[list[str]], np.ndarray],
-                 cache_dir: Path | None = None, thresholds: Thresholds | None = None) -> None:
+                 cache_dir: Path | None = None, thresholds: Thresholds | None = None,
+                 english: frozenset[str] | None = None) -> None:
         self.world = world
         self.schema = world.schema
         self.meanings = world.meanings
@@ -142,6 +145,22 @@ class QuestionReader:
         for group, members in self.meanings.role_groups.items():
             self._roles.setdefault(fold(group), tuple(members))
             self._roles.setdefault(fold(group) + "s", tuple(members))
+        self.speller = self._speller(texts, english)
+
+    def _speller(self, texts: list[str], english: frozenset[str] | None) -> Speller:
+        """Typos are corrected toward the words of the understanding data; the embedder's
+        own whole words and the roster's names, places and lore are never typos."""
+        schema_terms = [t for s in self.schema.stats
+                        for t in (s.label, s.name.replace("_", " "), *s.synonyms)]
+        data = [*texts, *schema_terms, *(m.description for m in self.meanings.stats),
+                *(a for m in self.meanings.stats for a in m.abbreviations),
+                *self._faction_words, *self._roles,
+                *(f.name for f in self.world.factions)]
+        roster = [t for c in self.world.characters
+                  for t in (c.name, *c.aliases, c.region, c.role, c.lore)]
+        if english is None:
+            english = vocabulary_words(minilm_model_dir() / "vocab.txt")
+        return Speller(words_of(data), english | set(words_of(roster)))
 
     def _bank(self, texts: list[str], cache_dir: Path | None) -> np.ndarray:
         """The embedded examples, cached on disk by their content (start-up stays fast)."""
@@ -216,7 +235,7 @@ class QuestionReader:
         plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", text))
         if other is not None:
             plain = _without_name(plain, other)
-        plain = " ".join(plain.split()) or text
+        plain = self.speller.correct(" ".join(plain.split()) or text)
         hits = find_terms(plain, self.schema, self.meanings)
         masked = _masked(plain, hits)
         clauses = [c for c in CLAUSE_RE.split(plain) if c.strip()]
