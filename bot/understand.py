@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -48,7 +48,17 @@ MAX_FOLLOW_UP_WORDS = 7
 THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
 # What a stat term becomes when the kind of question is read ("has your attack changed?").
 MASK_WORD = "attack"
+# ... and what the game's own place and role names become, words the embedder knows
+# ("what's life like in Varnholt?" reads as "... in the homeland?").
+PLACE_WORD = "the homeland"
+ROLE_WORD = "warrior"
 # Where a question on several stats splits into clauses, each read for its own stat.
+# Where a question splits into parts, each of which may be filler around it.
+SEGMENT_RE = re.compile(r"(?<=[,.:;!?])\s+|\s+(?=\bif\b)|(?<=\bbut)\s+", re.IGNORECASE)
+# The kinds that name no stat, and the threshold of each that says by how much it must be
+# nearer than any stat to win.
+KIND_MARGINS = {"lore": "lore_over", "smalltalk": "smalltalk_over",
+                "unknown_stat": "unknown_over", "all_stats": "all_over"}
 CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNORECASE)
 
 
@@ -64,8 +74,16 @@ class Thresholds:
     changes_bias: float = 0.0  # "what changed" wins when this close to the nearest kind
     sure: float = 0.8  # the meaning is sure of a stat ...
     prefer: float = 0.15  # ... and this much surer than of the one stat word the text holds
-    kind_over: float = 0.15  # a kind (lore, small talk, ...) this much nearer than any stat
-    # wins over the stat words in the question ("armour penetration?" is no Defense question)
+    # A kind with no stat wins when this much nearer than any stat (per kind), and by
+    # named_over more when the words name a stat ("armour penetration?" is no Defense one).
+    lore_over: float = 0.0
+    smalltalk_over: float = 0.0
+    unknown_over: float = 0.0
+    all_over: float = 0.0
+    named_over: float = 0.0
+    ambiguous_beside: float = 0.55  # an everyday stat word beside a plain one ("rank ... by
+    # defense") counts only when the meaning is this sure of its stat
+    filler: float = 0.6  # a part of the question this near the filler examples is left out
 
     @classmethod
     def from_json(cls, data: dict) -> Thresholds:
@@ -102,12 +120,15 @@ class Understanding:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
-def load_intents(world_dir: Path) -> tuple[dict[str, tuple[str, ...]], Thresholds]:
-    """The example questions of each kind and the measured thresholds."""
+def load_intents(world_dir: Path,
+                 ) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...], Thresholds]:
+    """The example questions of each kind, the filler players wrap questions in, and the
+    measured thresholds."""
     path = Path(world_dir) / INTENTS_FILE
     data = json.loads(path.read_text(encoding="utf-8"))
     intents = {k: tuple(v) for k, v in data["intents"].items()}
-    return intents, Thresholds.from_json(data.get("thresholds", {}))
+    filler = tuple(data.get("filler", ()))
+    return intents, filler, Thresholds.from_json(data.get("thresholds", {}))
 
 
 class QuestionReader:
@@ -120,22 +141,8 @@ class QuestionReader:
         self.schema = world.schema
         self.meanings = world.meanings
         self._embed = embed
-        intents, measured = load_intents(world.root)
+        intents, filler, measured = load_intents(world.root)
         self.thresholds = thresholds or measured
-        stat_texts = [(m.name, t) for m in self.meanings.stats for t in (m.description,
-                                                                         *m.phrasings)]
-        # The kinds' examples are read as the questions are: with their stat words masked.
-        kind_texts = [(k, _masked(t, find_terms(t, self.schema, self.meanings)))
-                      for k, texts in intents.items() for t in texts]
-        sup_texts = [(f"{m.name}|{d}", t) for m in self.meanings.stats
-                     for d, pool in (("most", m.most), ("least", m.least)) for t in pool]
-        self._stat_groups = self._groups([s for s, _ in stat_texts])
-        self._kind_groups = self._groups([k for k, _ in kind_texts])
-        self._sup_groups = self._groups([s for s, _ in sup_texts])
-        texts = [t for _, t in stat_texts + kind_texts + sup_texts]
-        matrix = self._bank(texts, cache_dir)
-        a, b = len(stat_texts), len(stat_texts) + len(kind_texts)
-        self._stats, self._kinds, self._sups = matrix[:a], matrix[a:b], matrix[b:]
         self._faction_words = {fold(w): fid for fid, words in self.meanings.faction_words.items()
                                for w in words}
         for faction in world.factions:
@@ -145,22 +152,51 @@ class QuestionReader:
         for group, members in self.meanings.role_groups.items():
             self._roles.setdefault(fold(group), tuple(members))
             self._roles.setdefault(fold(group) + "s", tuple(members))
-        self.speller = self._speller(texts, english)
+        self._names = frozenset(words_of(
+            t for c in world.characters for t in (c.name, *c.aliases, c.region, c.role)))
+        self._english = english if english is not None else vocabulary_words(
+            minilm_model_dir() / "vocab.txt")
+        stat_texts = [(m.name, t) for m in self.meanings.stats
+                      for t in (m.description, *m.phrasings, *m.examples)]
+        # The kinds' examples are read as the questions are: with their stat words masked.
+        self._places = _names_re(c.region for c in world.characters)
+        self._role_re = _names_re(c.role for c in world.characters)
+        kind_texts = [(k, self._kind_text(self._places.sub(PLACE_WORD, t)))
+                      for k, texts in intents.items() for t in texts]
+        sup_texts = [(f"{m.name}|{d}", t) for m in self.meanings.stats
+                     for d, pool in (("most", m.most), ("least", m.least)) for t in pool]
+        filler_texts = [("filler", t) for t in filler]
+        self._stat_groups = self._groups([s for s, _ in stat_texts])
+        self._kind_groups = self._groups([k for k, _ in kind_texts])
+        self._sup_groups = self._groups([s for s, _ in sup_texts])
+        banks = (stat_texts, kind_texts, sup_texts, filler_texts)
+        matrix = self._bank([t for bank in banks for _, t in bank], cache_dir)
+        ends = np.cumsum([len(bank) for bank in banks])
+        self._stats, self._kinds, self._sups, self._filler = np.split(matrix, ends[:-1])
+        self.speller = self._speller(
+            [t for bank in (stat_texts, sup_texts) for _, t in bank]
+            + [t for texts in intents.values() for t in texts])
 
-    def _speller(self, texts: list[str], english: frozenset[str] | None) -> Speller:
+    def _kind_text(self, text: str, hits: Sequence[TermHit] | None = None) -> str:
+        """`text` as its kind is read: stat words and role names masked."""
+        hits = self._terms(text) if hits is None else hits
+        return self._role_re.sub(ROLE_WORD, _masked(text, hits))
+
+    def _terms(self, text: str) -> list[TermHit]:
+        """The stat terms of `text`; real words and the roster's names are no typos."""
+        return find_terms(text, self.schema, self.meanings, self._english, self._names)
+
+    def _speller(self, texts: list[str]) -> Speller:
         """Typos are corrected toward the words of the understanding data; the embedder's
         own whole words and the roster's names, places and lore are never typos."""
         schema_terms = [t for s in self.schema.stats
                         for t in (s.label, s.name.replace("_", " "), *s.synonyms)]
-        data = [*texts, *schema_terms, *(m.description for m in self.meanings.stats),
+        data = [*texts, *schema_terms,
                 *(a for m in self.meanings.stats for a in m.abbreviations),
                 *self._faction_words, *self._roles,
                 *(f.name for f in self.world.factions)]
-        roster = [t for c in self.world.characters
-                  for t in (c.name, *c.aliases, c.region, c.role, c.lore)]
-        if english is None:
-            english = vocabulary_words(minilm_model_dir() / "vocab.txt")
-        return Speller(words_of(data), english | set(words_of(roster)))
+        lore = words_of(c.lore for c in self.world.characters)
+        return Speller(words_of(data), self._english | self._names | set(lore))
 
     def _bank(self, texts: list[str], cache_dir: Path | None) -> np.ndarray:
         """The embedded examples, cached on disk by their content (start-up stays fast)."""
@@ -228,38 +264,43 @@ class QuestionReader:
         if match and find_patch(text[match.start():], known_patches):
             since = find_patch(text[match.start():], known_patches)
             patch = find_patch(text[: match.start()], known_patches)
+        than = THAN_RE.search(text)
+        # "weaker than in W44": a patch the question measures against is where changes start
+        than_patch = since is None and than is not None and \
+            find_patch(text[than.end():], known_patches) is not None
         other = find_other(text) if find_other else None
-        # The meaning of the words, without the patch ids and the other character's name;
-        # the kind is read with the stat words masked ("has your <stat> changed?"), and each
-        # clause of a question on several stats on its own.
+        # The meaning of the words, without the patch ids, the other character's name, typos
+        # and the filler around the question ("real quick,", "if you don't mind"); the kind
+        # is read with the stat words masked ("has your <stat> changed?"), and each clause of
+        # a question on several stats on its own.
         plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", text))
         if other is not None:
             plain = _without_name(plain, other)
         plain = self.speller.correct(" ".join(plain.split()) or text)
-        hits = find_terms(plain, self.schema, self.meanings)
-        masked = _masked(plain, hits)
+        plain = self._places.sub(PLACE_WORD, plain)
+        vectors_of: dict[str, np.ndarray] = {}
+        plain = self._without_filler(plain, vectors_of)
+        hits = self._terms(plain)
+        masked = self._kind_text(plain, hits)
         clauses = [c for c in CLAUSE_RE.split(plain) if c.strip()]
         clauses = clauses if len(clauses) > 1 else []
-        texts = list(dict.fromkeys([plain, masked, *clauses]))  # each text embedded once
-        embedded = np.asarray(self._embed(texts), dtype=np.float32)
-        by_text = dict(zip(texts, embedded, strict=True))
-        vectors = [by_text[t] for t in (plain, masked, *clauses)]
-        vector = vectors[0]
+        self._embed_into(vectors_of, [plain, masked, *clauses])  # each text embedded once
+        vector = vectors_of[plain]
         stat_scores = self._best(self._stats @ vector, self._stat_groups)
-        kind_scores = self._best(self._kinds @ vectors[1], self._kind_groups, top=2)
+        kind_scores = self._best(self._kinds @ vectors_of[masked], self._kind_groups, top=2)
         exact = self._exact(hits, stat_scores)
         semantic = self.semantic_stats(stat_scores)
-        for clause, clause_vector in zip(clauses, vectors[2:], strict=True):
-            if not find_terms(clause, self.schema, self.meanings):
-                scores = self._best(self._stats @ clause_vector, self._stat_groups)
+        by_clause: list[str] = []  # a clause with no stat word that is sure of its stat
+        for clause in clauses:
+            if not self._terms(clause):
+                scores = self._best(self._stats @ vectors_of[clause], self._stat_groups)
                 found = max(scores, key=scores.get)
-                if scores[found] >= self.thresholds.clause:  # a clause sure of its stat
-                    semantic = tuple(dict.fromkeys((*semantic, found)))
+                if scores[found] >= self.thresholds.clause:
+                    by_clause.append(found)
+        semantic = tuple(dict.fromkeys((*semantic, *by_clause)))
         exact = self._prefer_meaning(exact, stat_scores)
-        if exact:
-            extra = [s for s in semantic if s not in exact and clauses]
-            exact = tuple(n for n in self.schema.names if n in (*exact, *extra)) \
-                if extra else exact
+        if exact and any(s not in exact for s in by_clause):
+            exact = tuple(n for n in self.schema.names if n in (*exact, *by_clause))
         kind = max(kind_scores, key=kind_scores.get)
         if kind_scores["changes"] >= kind_scores[kind] - self.thresholds.changes_bias:
             kind = "changes"
@@ -270,19 +311,21 @@ class QuestionReader:
         if other is not None:
             return self._follow(Understanding(kind="compare", stats=stats, other=other, **base),
                                 previous)
-        roster = self._roster(plain, exact, semantic, vector, kind_scores["roster"],
-                              kind == "roster")
+        chatter = kind in ("smalltalk", "lore") and self._kind_wins(
+            kind, kind_scores[kind], best_stat, bool(exact))
+        roster = None if chatter else self._roster(plain, exact, semantic, vector,
+                                                   kind_scores["roster"], kind == "roster")
         if roster is not None:
             return Understanding(kind="roster", stats=(roster.stat,), roster=roster, **base)
         if kind == "roster":
             kind = "stat"
         nearer = best_stat - kind_scores[kind] >= self.thresholds.over
-        kind_wins = kind_scores[kind] - best_stat >= self.thresholds.kind_over
-        if kind == "changes" or since is not None:
-            if since is None and patch is not None and THAN_RE.search(text):
+        if kind == "changes" or since is not None or than_patch:
+            if since is None and patch is not None and than is not None:
                 base.update(since=patch, patch=None)  # "weaker than in W44": since W44
             reading = Understanding(kind="changes", stats=stats, **base)
-        elif kind in ("lore", "smalltalk", "unknown_stat", "all_stats") and kind_wins:
+        elif kind in KIND_MARGINS and self._kind_wins(kind, kind_scores[kind], best_stat,
+                                                      bool(exact)):
             reading = Understanding(kind="all" if kind == "all_stats" else kind, **base)
         elif exact:
             reading = Understanding(kind="stats", stats=exact, **base)
@@ -293,6 +336,37 @@ class QuestionReader:
         else:
             reading = Understanding(kind=kind, **base)
         return self._follow(reading, previous)
+
+    def _kind_wins(self, kind: str, score: float, best_stat: float, named: bool) -> bool:
+        """Whether a kind with no stat (lore, small talk, ...) is this much nearer than any
+        stat, by its own margin, and by more when the words name a stat ("armour
+        penetration?" is no Defense question)."""
+        margin = getattr(self.thresholds, KIND_MARGINS[kind]) + \
+            (self.thresholds.named_over if named else 0.0)
+        return score - best_stat >= margin
+
+    def _embed_into(self, vectors_of: dict[str, np.ndarray], texts: Sequence[str]) -> None:
+        """Embed the texts not embedded yet, in one call."""
+        missing = [t for t in dict.fromkeys(texts) if t not in vectors_of]
+        if missing:
+            embedded = np.asarray(self._embed(missing), dtype=np.float32)
+            vectors_of.update(zip(missing, embedded, strict=True))
+
+    def _without_filler(self, text: str, vectors_of: dict[str, np.ndarray]) -> str:
+        """`text` without its parts that are nearer the filler examples than any question
+        ("hey so quick question,", "if you don't mind"); all of it when all of it is."""
+        parts = [p for p in SEGMENT_RE.split(text) if p.strip()]
+        if len(parts) < 2 or not len(self._filler):
+            return text
+        self._embed_into(vectors_of, parts)
+        kept = []
+        for part in parts:
+            v = vectors_of[part]
+            filler = float((self._filler @ v).max())
+            meant = max(float((self._kinds @ v).max()), float((self._stats @ v).max()))
+            if filler < self.thresholds.filler or filler <= meant:
+                kept.append(part)
+        return " ".join(kept) if kept else text
 
     def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
                         ) -> tuple[str, ...]:
@@ -309,11 +383,14 @@ class QuestionReader:
     def _exact(self, hits: Sequence[TermHit], stat_scores: dict[str, float],
                ) -> tuple[str, ...]:
         """The stats the words name; an everyday word ("life", "gold") counts only when the
-        meaning step agrees that the question is about that stat."""
+        meaning step agrees that the question is about that stat, and agrees more surely
+        when a plain stat word stands beside it."""
+        ambiguous = self.meanings.ambiguous_terms
+        plain_hit = any(h.raw not in ambiguous for h in hits)
+        bar = self.thresholds.ambiguous_beside if plain_hit else self.thresholds.stat
         out: list[str] = []
         for _, stat, raw, _start, _end in hits:
-            if raw in self.meanings.ambiguous_terms and \
-                    stat_scores.get(stat, 0.0) < self.thresholds.stat:
+            if raw in ambiguous and stat_scores.get(stat, 0.0) < max(bar, self.thresholds.stat):
                 continue
             if stat not in out:
                 out.append(stat)
@@ -398,6 +475,13 @@ class QuestionReader:
 
 def _has_any(folded: str, phrases: Sequence[str]) -> bool:
     return any(f" {fold(p)} " in folded for p in phrases)
+
+
+def _names_re(names: Iterable[str]) -> re.Pattern[str]:
+    """A pattern for any of `names` (a leading "the" included, a plural "s" allowed)."""
+    alternatives = sorted({re.escape(n.removeprefix("the ")) for n in names}, key=len,
+                          reverse=True)
+    return re.compile(rf"\b(?:the\s+)?(?:{'|'.join(alternatives)})s?\b", re.IGNORECASE)
 
 
 def _masked(text: str, hits: Sequence[TermHit]) -> str:
