@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.spelling import Speller, vocabulary_words, words_of
 from bot.questions import (
     PATCH_RE,
     SHORT_PATCH_RE,
@@ -35,6 +34,7 @@ from bot.questions import (
     find_patch,
     find_terms,
 )
+from bot.spelling import Speller, vocabulary_words, words_of
 from characters.resolve import fold
 from characters.world import Character, World
 from stats_db.embed import minilm_model_dir
