@@ -21,6 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,8 @@ SEGMENT_RE = re.compile(r"(?<=[,.:;!?])\s+|\s+(?=\bif\b)|(?<=\bbut)\s+", re.IGNO
 # nearer than any stat to win.
 KIND_MARGINS = {"lore": "lore_over", "smalltalk": "smalltalk_over",
                 "unknown_stat": "unknown_over", "all_stats": "all_over"}
+# The kinds whose examples are read with their stat words as written.
+UNMASKED_KINDS = frozenset({"unknown_stat"})
 CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNORECASE)
 
 
@@ -161,7 +164,8 @@ class QuestionReader:
         # The kinds' examples are read as the questions are: with their stat words masked.
         self._places = _names_re(c.region for c in world.characters)
         self._role_re = _names_re(c.role for c in world.characters)
-        kind_texts = [(k, self._kind_text(self._places.sub(PLACE_WORD, t)))
+        kind_texts = [(k, self._places.sub(PLACE_WORD, t) if k in UNMASKED_KINDS
+                       else self._kind_text(self._places.sub(PLACE_WORD, t)))
                       for k, texts in intents.items() for t in texts]
         sup_texts = [(f"{m.name}|{d}", t) for m in self.meanings.stats
                      for d, pool in (("most", m.most), ("least", m.least)) for t in pool]
@@ -242,6 +246,17 @@ class QuestionReader:
             out[label] = max(value, out.get(label, -1.0))
         return out
 
+    def _kind_scores(self, masked: np.ndarray, plain: np.ndarray) -> dict[str, float]:
+        """Each kind's score: its examples against the question with its stat words masked,
+        or as written for a kind whose stat words are part of it ("mana regen", "armour
+        penetration" are stats the game does not have)."""
+        masked_sims, plain_sims = self._kinds @ masked, self._kinds @ plain
+        out = {}
+        for label, start, end in self._kind_groups:
+            sims = plain_sims if label in UNMASKED_KINDS else masked_sims
+            out |= self._best(sims, [(label, start, end)], top=2)
+        return out
+
     def semantic_stats(self, stat_scores: dict[str, float]) -> tuple[str, ...]:
         """The one or two stats the meaning step finds, or none below the threshold."""
         ranked = sorted(stat_scores.items(), key=lambda kv: -kv[1])
@@ -259,36 +274,39 @@ class QuestionReader:
              previous: Understanding | None = None) -> Understanding:
         """Everything `text` asks; `find_other` finds a real character named in it, and
         `previous` is the question before it in the same conversation (for follow-ups)."""
-        patch, since = find_patch(text, known_patches), None
-        match = SINCE_RE.search(text)
-        if match and find_patch(text[match.start():], known_patches):
-            since = find_patch(text[match.start():], known_patches)
-            patch = find_patch(text[: match.start()], known_patches)
-        than = THAN_RE.search(text)
+        spelled = self.speller.correct(text)  # "sincce W45" is "since W45"
+        patch, since = find_patch(spelled, known_patches), None
+        match = SINCE_RE.search(spelled)
+        if match and find_patch(spelled[match.start():], known_patches):
+            since = find_patch(spelled[match.start():], known_patches)
+            patch = find_patch(spelled[: match.start()], known_patches)
+        than = THAN_RE.search(spelled)
         # "weaker than in W44": a patch the question measures against is where changes start
         than_patch = since is None and than is not None and \
-            find_patch(text[than.end():], known_patches) is not None
+            find_patch(spelled[than.end():], known_patches) is not None
         other = find_other(text) if find_other else None
         # The meaning of the words, without the patch ids, the other character's name, typos
         # and the filler around the question ("real quick,", "if you don't mind"); the kind
         # is read with the stat words masked ("has your <stat> changed?"), and each clause of
         # a question on several stats on its own.
-        plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", text))
+        plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", spelled))
         if other is not None:
             plain = _without_name(plain, other)
-        plain = self.speller.correct(" ".join(plain.split()) or text)
-        plain = self._places.sub(PLACE_WORD, plain)
+        plain = self._places.sub(PLACE_WORD, " ".join(plain.split()) or spelled)
         vectors_of: dict[str, np.ndarray] = {}
-        plain = self._without_filler(plain, vectors_of)
-        hits = self._terms(plain)
-        masked = self._kind_text(plain, hits)
-        clauses = [c for c in CLAUSE_RE.split(plain) if c.strip()]
-        clauses = clauses if len(clauses) > 1 else []
-        self._embed_into(vectors_of, [plain, masked, *clauses])  # each text embedded once
+        parts = [p for p in SEGMENT_RE.split(plain) if p.strip()] if len(self._filler) else []
+        parts = parts if len(parts) > 1 else []
+        hits, masked, clauses = self._split(plain)
+        self._embed_into(vectors_of, [plain, masked, *clauses, *parts])  # one call, mostly
+        kept = self._without_filler(plain, parts, vectors_of)
+        if kept != plain:
+            plain = kept
+            hits, masked, clauses = self._split(plain)
+            self._embed_into(vectors_of, [plain, masked, *clauses])
         vector = vectors_of[plain]
         stat_scores = self._best(self._stats @ vector, self._stat_groups)
-        kind_scores = self._best(self._kinds @ vectors_of[masked], self._kind_groups, top=2)
-        exact = self._exact(hits, stat_scores)
+        kind_scores = self._kind_scores(vectors_of[masked], vector)
+        exact = self._exact(hits, stat_scores, clauses)
         semantic = self.semantic_stats(stat_scores)
         by_clause: list[str] = []  # a clause with no stat word that is sure of its stat
         for clause in clauses:
@@ -313,7 +331,9 @@ class QuestionReader:
                                 previous)
         chatter = kind in ("smalltalk", "lore") and self._kind_wins(
             kind, kind_scores[kind], best_stat, bool(exact))
-        roster = None if chatter else self._roster(plain, exact, semantic, vector,
+        plain_named = {h.stat for h in hits if h.raw not in self.meanings.ambiguous_terms}
+        ranked = tuple(sorted(exact, key=lambda s: s not in plain_named))  # "rank ... by defense"
+        roster = None if chatter else self._roster(plain, ranked, semantic, vector,
                                                    kind_scores["roster"], kind == "roster")
         if roster is not None:
             return Understanding(kind="roster", stats=(roster.stat,), roster=roster, **base)
@@ -352,13 +372,17 @@ class QuestionReader:
             embedded = np.asarray(self._embed(missing), dtype=np.float32)
             vectors_of.update(zip(missing, embedded, strict=True))
 
-    def _without_filler(self, text: str, vectors_of: dict[str, np.ndarray]) -> str:
+    def _split(self, text: str) -> tuple[list[TermHit], str, list[str]]:
+        """The stat terms of `text`, the text its kind is read from, and its clauses when it
+        has several."""
+        hits = self._terms(text)
+        clauses = [c for c in CLAUSE_RE.split(text) if c.strip()]
+        return hits, self._kind_text(text, hits), clauses if len(clauses) > 1 else []
+
+    def _without_filler(self, text: str, parts: Sequence[str],
+                        vectors_of: dict[str, np.ndarray]) -> str:
         """`text` without its parts that are nearer the filler examples than any question
         ("hey so quick question,", "if you don't mind"); all of it when all of it is."""
-        parts = [p for p in SEGMENT_RE.split(text) if p.strip()]
-        if len(parts) < 2 or not len(self._filler):
-            return text
-        self._embed_into(vectors_of, parts)
         kept = []
         for part in parts:
             v = vectors_of[part]
@@ -366,7 +390,7 @@ class QuestionReader:
             meant = max(float((self._kinds @ v).max()), float((self._stats @ v).max()))
             if filler < self.thresholds.filler or filler <= meant:
                 kept.append(part)
-        return " ".join(kept) if kept else text
+        return " ".join(kept) if kept and len(kept) < len(parts) else text
 
     def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
                         ) -> tuple[str, ...]:
@@ -381,16 +405,19 @@ class QuestionReader:
         return exact
 
     def _exact(self, hits: Sequence[TermHit], stat_scores: dict[str, float],
-               ) -> tuple[str, ...]:
-        """The stats the words name; an everyday word ("life", "gold") counts only when the
-        meaning step agrees that the question is about that stat, and agrees more surely
-        when a plain stat word stands beside it."""
+               clauses: Sequence[str] = ()) -> tuple[str, ...]:
+        """The stats the words name; an everyday word ("life", "gold") counts only when it
+        is an item of a list of stats ("toughness, reach and hp"), or when the meaning step
+        agrees that the question is about that stat, more surely when a plain stat word
+        stands beside it ("rank the humans by defense")."""
         ambiguous = self.meanings.ambiguous_terms
         plain_hit = any(h.raw not in ambiguous for h in hits)
         bar = self.thresholds.ambiguous_beside if plain_hit else self.thresholds.stat
+        items = {_fold(c) for c in clauses}
         out: list[str] = []
         for _, stat, raw, _start, _end in hits:
-            if raw in ambiguous and stat_scores.get(stat, 0.0) < max(bar, self.thresholds.stat):
+            if raw in ambiguous and _fold(raw) not in items and \
+                    stat_scores.get(stat, 0.0) < max(bar, self.thresholds.stat):
                 continue
             if stat not in out:
                 out.append(stat)
@@ -432,7 +459,7 @@ class QuestionReader:
         sup_stat, lowest, superlative = None, False, False
         for meaning in self.meanings.stats:  # a stat's own superlative ("cheapest") settles it
             for direction, pool in (("least", meaning.least), ("most", meaning.most)):
-                if any(f" {fold(p)}" in folded for p in pool):
+                if any(f" {_fold(p)}" in folded for p in pool):
                     sup_stat, lowest, superlative = meaning.name, direction == "least", True
                     break
             if sup_stat:
@@ -473,8 +500,13 @@ class QuestionReader:
         return None
 
 
+@lru_cache(maxsize=4096)
+def _fold(phrase: str) -> str:
+    return fold(phrase)
+
+
 def _has_any(folded: str, phrases: Sequence[str]) -> bool:
-    return any(f" {fold(p)} " in folded for p in phrases)
+    return any(f" {_fold(p)} " in folded for p in phrases)
 
 
 def _names_re(names: Iterable[str]) -> re.Pattern[str]:
