@@ -52,7 +52,7 @@ MASK_WORD = "attack"
 # ... and what the game's own place and role names become, words the embedder knows
 # ("what's life like in Varnholt?" reads as "... in the homeland?").
 PLACE_WORD = "the homeland"
-ROLE_WORD = "warrior"
+ROLE_WORD, ROLES_WORD = "hero", "heroes"
 # Where a question on several stats splits into clauses, each read for its own stat.
 # Where a question splits into parts, each of which may be filler around it.
 SEGMENT_RE = re.compile(r"(?<=[,.:;!?])\s+|\s+(?=\bif\b)|(?<=\bbut)\s+", re.IGNORECASE)
@@ -86,6 +86,7 @@ class Thresholds:
     named_over: float = 0.0
     ambiguous_beside: float = 0.55  # an everyday stat word beside a plain one ("rank ... by
     # defense") counts only when the meaning is this sure of its stat
+    ambiguous_margin: float = 0.1  # ... and only when its stat is this near the surest one
     filler: float = 0.6  # a part of the question this near the filler examples is left out
 
     @classmethod
@@ -184,7 +185,9 @@ class QuestionReader:
     def _kind_text(self, text: str, hits: Sequence[TermHit] | None = None) -> str:
         """`text` as its kind is read: stat words and role names masked."""
         hits = self._terms(text) if hits is None else hits
-        return self._role_re.sub(ROLE_WORD, _masked(text, hits))
+        return self._role_re.sub(
+            lambda m: ROLES_WORD if m.group().lower().endswith("s") else ROLE_WORD,
+            _masked(text, hits))
 
     def _terms(self, text: str) -> list[TermHit]:
         """The stat terms of `text`; real words and the roster's names are no typos."""
@@ -306,7 +309,7 @@ class QuestionReader:
         vector = vectors_of[plain]
         stat_scores = self._best(self._stats @ vector, self._stat_groups)
         kind_scores = self._kind_scores(vectors_of[masked], vector)
-        exact = self._exact(hits, stat_scores, clauses)
+        exact = self._exact(plain, hits, stat_scores, clauses)
         semantic = self.semantic_stats(stat_scores)
         by_clause: list[str] = []  # a clause with no stat word that is sure of its stat
         for clause in clauses:
@@ -329,9 +332,9 @@ class QuestionReader:
         if other is not None:
             return self._follow(Understanding(kind="compare", stats=stats, other=other, **base),
                                 previous)
-        chatter = kind in ("smalltalk", "lore") and self._kind_wins(
+        chatter = kind == "smalltalk" and self._kind_wins(
             kind, kind_scores[kind], best_stat, bool(exact))
-        plain_named = {h.stat for h in hits if h.raw not in self.meanings.ambiguous_terms}
+        plain_named = {h.stat for h in hits if not self._weak(plain, h)}
         ranked = tuple(sorted(exact, key=lambda s: s not in plain_named))  # "rank ... by defense"
         roster = None if chatter else self._roster(plain, ranked, semantic, vector,
                                                    kind_scores["roster"], kind == "roster")
@@ -404,24 +407,37 @@ class QuestionReader:
             return (best,)
         return exact
 
-    def _exact(self, hits: Sequence[TermHit], stat_scores: dict[str, float],
+    def _exact(self, text: str, hits: Sequence[TermHit], stat_scores: dict[str, float],
                clauses: Sequence[str] = ()) -> tuple[str, ...]:
-        """The stats the words name; an everyday word ("life", "gold") counts only when it
-        is an item of a list of stats ("toughness, reach and hp"), or when the meaning step
-        agrees that the question is about that stat, more surely when a plain stat word
-        stands beside it ("rank the humans by defense")."""
-        ambiguous = self.meanings.ambiguous_terms
-        plain_hit = any(h.raw not in ambiguous for h in hits)
+        """The stats the words name. An everyday word ("life", "damage") or another form of
+        a stat word ("attacks", "levels") counts only when it is an item of a list of stats
+        ("toughness, reach and hp"), or when the meaning step agrees: it is that sure of the
+        stat, more so beside a plain stat word ("rank the humans by defense"), and the stat
+        is near the one it is surest of ("how much damage can you take" is Health)."""
+        weak = [self._weak(text, h) for h in hits]
+        plain_hit = not all(weak)
         bar = self.thresholds.ambiguous_beside if plain_hit else self.thresholds.stat
         items = {_fold(c) for c in clauses}
+        best = max(stat_scores.values(), default=0.0)
         out: list[str] = []
-        for _, stat, raw, _start, _end in hits:
-            if raw in ambiguous and _fold(raw) not in items and \
-                    stat_scores.get(stat, 0.0) < max(bar, self.thresholds.stat):
+        for hit, is_weak in zip(hits, weak, strict=True):
+            stat, raw = hit.stat, hit.raw
+            score = stat_scores.get(stat, 0.0)
+            if is_weak and _fold(raw) not in items and (
+                    score < max(bar, self.thresholds.stat)
+                    or score < best - self.thresholds.ambiguous_margin):
                 continue
             if stat not in out:
                 out.append(stat)
         return tuple(out)
+
+    def _weak(self, text: str, hit: TermHit) -> bool:
+        """Whether a stat word is weak evidence: an everyday word, or a real word that is
+        another form of the term ("attacks" for Attack)."""
+        if hit.raw in self.meanings.ambiguous_terms:
+            return True
+        written = _fold(text[hit.start:hit.end])
+        return written != _fold(hit.raw) and all(w in self._english for w in written.split())
 
     def _follow(self, reading: Understanding, previous: Understanding | None) -> Understanding:
         """An elliptical question takes what it leaves out from the one before it: "and your
