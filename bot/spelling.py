@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from rapidfuzz import process
-from rapidfuzz.distance import OSA, Indel
+from rapidfuzz.distance import OSA
 
 # Words shorter than this are never corrected ("u", "ur", "r" are chat, not typos).
 MIN_LETTERS = 3
@@ -57,9 +57,10 @@ class Speller:
         self._known = frozenset(known) | frozenset(targets)
 
     def word(self, word: str) -> str:
-        """`word` itself, or the data's word it is one slip away from. Of several, the one
-        nearest in share of letters (a dropped letter is put back: "pwer" is "power", not
-        "per"), then the most used."""
+        """`word` itself, or the data's word it is one slip away from. Of several: one no
+        shorter than the word (a letter dropped or swapped is likelier than one added:
+        "pwer" is "power", not "per"; "hadr" is "hard", not "had"), the most used of those
+        ("mna" is "mana", not "man")."""
         lower = word.lower()
         if len(lower) < MIN_LETTERS or lower in self._known or not lower.isalpha():
             return word
@@ -67,7 +68,7 @@ class Speller:
                                score_cutoff=MAX_EDITS, limit=None)
         if not near:
             return word
-        best = min(near, key=lambda hit: (hit[1], Indel.normalized_distance(lower, hit[0]),
+        best = min(near, key=lambda hit: (hit[1], len(hit[0]) < len(lower),
                                           -self._counts[hit[0]], hit[0]))[0]
         return best.upper() if word.isupper() else best
 
