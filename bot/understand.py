@@ -1,10 +1,14 @@
 """Question understanding by meaning: which stats a question is about and what kind it is.
 
-Two steps, both over data in `characters/data/`:
+First the words are tidied, by mechanisms over data: typos of the data's words are corrected
+(`bot.spelling`), the game's place and role names read as common words, and the filler a
+player wraps a question in ("real quick,", "if you don't mind") is left out when it is nearer
+intents.json's filler examples than any question. Then two steps, both over data in
+`characters/data/`:
 1. Exact: the stats' labels, names, synonyms (schema.json) and abbreviations (meanings.json),
    patch ids, and the roster's names. Cheap, and right whenever they match.
 2. Meaning: the question is embedded with the MiniLM embedder the index already loads and
-   compared with the stats' descriptions and phrasings (meanings.json) and with example
+   compared with the stats' descriptions, phrasings and examples (meanings.json) and with example
    questions of each kind (intents.json). A measured threshold decides that a question names
    no stat; a measured margin decides that it names two (`Thresholds`, set by
    `python -m bench understand --tune` on the tuning part of the understanding set only).
@@ -16,7 +20,6 @@ of W44?") takes what it leaves out from the question before it.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -25,8 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
+from bot.intents import Thresholds, load_intents
 from bot.questions import (
     PATCH_RE,
     SHORT_PATCH_RE,
@@ -35,6 +38,7 @@ from bot.questions import (
     find_patch,
     find_terms,
 )
+from bot.roster_words import RosterAsk, RosterWords
 from bot.spelling import Speller, vocabulary_words, words_of
 from characters.resolve import fold
 from characters.world import Character, World
@@ -42,9 +46,6 @@ from stats_db.embed import minilm_model_dir
 
 log = logging.getLogger(__name__)
 
-INTENTS_FILE = "intents.json"
-NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "nine": 9, "ten": 10}
 MAX_FOLLOW_UP_WORDS = 7
 THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
 # What a stat term becomes when the kind of question is read ("has your attack changed?").
@@ -66,48 +67,6 @@ CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNOREC
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """The measured cut-offs of the meaning step (intents.json, "thresholds")."""
-
-    stat: float = 0.55  # below: the question names no stat (open)
-    second: float = 0.04  # a second stat within this of the best is asked too
-    over: float = 0.05  # a stat this much nearer than the kind's examples makes a stat question
-    roster: float = 0.65  # a roster question with no superlative, faction, role or count
-    clause: float = 0.7  # a clause of a several-stat question this sure of a stat adds it
-    changes_bias: float = 0.0  # "what changed" wins when this close to the nearest kind
-    sure: float = 0.8  # the meaning is sure of a stat ...
-    prefer: float = 0.15  # ... and this much surer than of the one stat word the text holds
-    # A kind with no stat wins when this much nearer than any stat (per kind), and by
-    # named_over more when the words name a stat ("armour penetration?" is no Defense one).
-    lore_over: float = 0.0
-    smalltalk_over: float = 0.0
-    unknown_over: float = 0.0
-    all_over: float = 0.0
-    named_over: float = 0.0
-    ambiguous_beside: float = 0.55  # an everyday stat word beside a plain one ("rank ... by
-    # defense") counts only when the meaning is this sure of its stat
-    ambiguous_margin: float = 0.1  # ... and only when its stat is this near the surest one
-    filler: float = 0.6  # a part of the question this near the filler examples is left out
-
-    @classmethod
-    def from_json(cls, data: dict) -> Thresholds:
-        return cls(**{k: float(v) for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-@dataclass(frozen=True)
-class RosterAsk:
-    """A question about the whole roster: one stat, a filter and an order."""
-
-    stat: str
-    faction: str | None = None
-    roles: tuple[str, ...] = ()
-    scope: str = ""
-    count: int = 3
-    lowest: bool = False
-    listed: bool = False  # the player asked for several ("top 5"), not only the leader
-
-
-@dataclass(frozen=True)
 class Understanding:
     """What a question asks, by words and by meaning."""
 
@@ -124,17 +83,6 @@ class Understanding:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
-def load_intents(world_dir: Path,
-                 ) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...], Thresholds]:
-    """The example questions of each kind, the filler players wrap questions in, and the
-    measured thresholds."""
-    path = Path(world_dir) / INTENTS_FILE
-    data = json.loads(path.read_text(encoding="utf-8"))
-    intents = {k: tuple(v) for k, v in data["intents"].items()}
-    filler = tuple(data.get("filler", ()))
-    return intents, filler, Thresholds.from_json(data.get("thresholds", {}))
-
-
 class QuestionReader:
     """Reads a question against the stat meanings and the kinds' examples (embedded once)."""
 
@@ -147,15 +95,7 @@ class QuestionReader:
         self._embed = embed
         intents, filler, measured = load_intents(world.root)
         self.thresholds = thresholds or measured
-        self._faction_words = {fold(w): fid for fid, words in self.meanings.faction_words.items()
-                               for w in words}
-        for faction in world.factions:
-            self._faction_words.setdefault(fold(faction.name), faction.id)
-        roles = sorted({c.role for c in world.characters})
-        self._roles = {fold(r): (r,) for r in roles} | {fold(r) + "s": (r,) for r in roles}
-        for group, members in self.meanings.role_groups.items():
-            self._roles.setdefault(fold(group), tuple(members))
-            self._roles.setdefault(fold(group) + "s", tuple(members))
+        self._roster_words = RosterWords(world)
         self._names = frozenset(words_of(
             t for c in world.characters for t in (c.name, *c.aliases, c.region, c.role)))
         self._english = english if english is not None else vocabulary_words(
@@ -200,7 +140,7 @@ class QuestionReader:
                         for t in (s.label, s.name.replace("_", " "), *s.synonyms)]
         data = [*texts, *schema_terms,
                 *(a for m in self.meanings.stats for a in m.abbreviations),
-                *self._faction_words, *self._roles,
+                *self._roster_words.faction_words, *self._roster_words.roles,
                 *(f.name for f in self.world.factions)]
         lore = words_of(c.lore for c in self.world.characters)
         return Speller(words_of(data), self._english | self._names | set(lore))
@@ -470,59 +410,23 @@ class QuestionReader:
         """The stat, filter, count and order of a question about the whole roster, or None
         when it is not one: the roster kind must be nearest, or a superlative must come with
         a faction, a role, a count or a word that asks about the roster ("who", "among")."""
-        words = fold(text).split()
-        folded = f" {' '.join(words)} "
-        sup_stat, lowest, superlative = None, False, False
-        for meaning in self.meanings.stats:  # a stat's own superlative ("cheapest") settles it
-            for direction, pool in (("least", meaning.least), ("most", meaning.most)):
-                if any(f" {_fold(p)}" in folded for p in pool):
-                    sup_stat, lowest, superlative = meaning.name, direction == "least", True
-                    break
-            if sup_stat:
-                break
-        if _has_any(folded, self.meanings.lowest_words):
-            lowest = superlative = True
-        superlative = superlative or _has_any(folded, self.meanings.highest_words)
-        faction = self._faction_in(words)
-        roles = next((r for word, r in self._roles.items() if f" {word} " in folded), ())
-        count = next((int(w) if w.isdigit() else NUMBER_WORDS[w] for w in words
-                      if (w.isdigit() and 1 < int(w) <= 25) or w in NUMBER_WORDS), 0)
-        scoped = bool(faction or roles or count)
-        asks_roster = _has_any(folded, self.meanings.roster_words)
-        if not nearest and not (superlative and (scoped or asks_roster)):
+        signals = self._roster_words.signals(text)
+        if not nearest and not (signals.superlative and (signals.scoped
+                                                         or signals.asks_roster)):
             return None
-        if nearest and not (superlative or scoped) and score < self.thresholds.roster:
+        if nearest and not (signals.superlative or signals.scoped) \
+                and score < self.thresholds.roster:
             return None
-        stat = exact[0] if exact else semantic[0] if semantic else sup_stat
+        stat = exact[0] if exact else semantic[0] if semantic else signals.sup_stat
         if stat is None:
             sims = self._best(self._sups @ vector, self._sup_groups)
             stat = max(sims, key=sims.get).split("|")[0]
-        scope = " ".join(filter(None, [self.world.faction(faction).name if faction else "",
-                                       "/".join(roles)]))
-        return RosterAsk(stat=stat, faction=faction, roles=tuple(roles), scope=scope,
-                         count=count or 3, lowest=lowest, listed=count > 1)
-
-    def _faction_in(self, words: list[str]) -> str | None:
-        """The faction a word of the question names ("elves", "dwarvish"), typos allowed."""
-        for word in words:
-            if word in self._faction_words:
-                return self._faction_words[word]
-        for word in words:
-            if len(word) >= 5:
-                hit = process.extractOne(word, list(self._faction_words), scorer=fuzz.ratio,
-                                         score_cutoff=80)
-                if hit:
-                    return self._faction_words[hit[0]]
-        return None
+        return self._roster_words.ask(signals, stat)
 
 
 @lru_cache(maxsize=4096)
 def _fold(phrase: str) -> str:
     return fold(phrase)
-
-
-def _has_any(folded: str, phrases: Sequence[str]) -> bool:
-    return any(f" {_fold(p)} " in folded for p in phrases)
 
 
 def _names_re(names: Iterable[str]) -> re.Pattern[str]:
