@@ -40,9 +40,10 @@ def example_texts() -> set[str]:
 
     world = get_world()
     data = json.loads((world.root / "intents.json").read_text(encoding="utf-8"))
-    texts = [t for pool in data["intents"].values() for t in pool]
+    texts = [t for pool in data["intents"].values() for t in pool] + data.get("filler", [])
     for meaning in world.meanings.stats:
-        texts += [meaning.description, *meaning.phrasings, *meaning.most, *meaning.least]
+        texts += [meaning.description, *meaning.phrasings, *meaning.examples, *meaning.most,
+                  *meaning.least]
     return {_norm(t) for t in texts}
 
 
@@ -169,7 +170,13 @@ def summarize(results: list[tuple[dict, dict]], times: list[float], world) -> di
 GRID = {
     "stat": (0.35, 0.4, 0.45, 0.5, 0.55, 0.6), "second": (-1.0, 0.0, 0.02, 0.04, 0.06),
     "over": (-0.1, -0.05, 0.0, 0.05, 0.1, 0.2), "roster": (0.5, 0.6, 0.7, 0.8),
-    "kind_over": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3), "clause": (0.55, 0.6, 0.65, 0.7, 0.8),
+    "lore_over": (-0.05, 0.0, 0.05, 0.1, 0.15, 0.2), "smalltalk_over": (-0.05, 0.0, 0.05, 0.1,
+                                                                       0.15, 0.2),
+    "unknown_over": (-0.05, 0.0, 0.05, 0.1, 0.15, 0.2), "all_over": (-0.05, 0.0, 0.05, 0.1,
+                                                                      0.15, 0.2),
+    "named_over": (0.0, 0.05, 0.1, 0.2, 0.3), "ambiguous_beside": (0.4, 0.5, 0.55, 0.6, 0.7),
+    "ambiguous_margin": (0.0, 0.05, 0.1, 0.15, 0.2, 1.0),
+    "filler": (0.5, 0.55, 0.6, 0.65, 0.7, 1.1), "clause": (0.55, 0.6, 0.65, 0.7, 0.8),
     "changes_bias": (-0.05, 0.0, 0.02, 0.05, 0.08), "sure": (0.7, 0.75, 0.8, 0.85, 0.9),
     "prefer": (0.05, 0.1, 0.15, 0.2, 0.3),
 }

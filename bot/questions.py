@@ -9,7 +9,7 @@ abbreviations of meanings.json) match longest first, so "attack speed" wins over
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import NamedTuple
@@ -75,9 +75,11 @@ class TermHit(NamedTuple):
 
 
 def find_terms(text: str, schema: StatSchema, meanings: Meanings | None = None,
-               ) -> list[TermHit]:
+               known: Collection[str] = (), names: Collection[str] = ()) -> list[TermHit]:
     """Every stat term in `text`: terms longest first, each matched exactly or with a small
-    typo, on words no longer term took."""
+    typo, on words no longer term took. A word of `names` (the roster's roles, places and
+    names: "ranger") is never a typo of a term; nor is a `known` word of the language that
+    does not start with the one-word term ("each" is not "reach"; "levels" is "level")."""
     words = _words(text)
     folded = [w for w, _, _ in words]
     shouting = text.upper() == text
@@ -100,12 +102,24 @@ def find_terms(text: str, schema: StatSchema, meanings: Meanings | None = None,
                     continue  # "as" is Attack speed only as "AS", never in "as of"
             elif tuple(window) in exact_terms or not (
                     typo_ok and all(len(w) >= 3 for w in window)
-                    and fuzz.ratio(" ".join(window), joined) >= FUZZY_MIN_SCORE):
+                    and fuzz.ratio(" ".join(window), joined) >= FUZZY_MIN_SCORE) \
+                    or _real_word(window, term.words, known, names):
                 continue  # (words that are a term themselves are never another's typo)
             used[i : i + n] = [True] * n
             last = words[i + n - 1]
             found.append(TermHit(i, term.stat, term.raw, words[i][2], last[2] + len(last[1])))
     return sorted(found)
+
+
+def _real_word(window: Sequence[str], term: tuple[str, ...], known: Collection[str],
+               names: Collection[str]) -> bool:
+    """Whether a near match of `term` is a real word rather than a typo of it."""
+    for word, want in zip(window, term, strict=True):
+        if word == want:
+            continue
+        if word in names or (len(term) == 1 and word in known and not word.startswith(want)):
+            return True
+    return False
 
 
 def find_stats(text: str, schema: StatSchema, meanings: Meanings | None = None,

@@ -1,10 +1,14 @@
 """Question understanding by meaning: which stats a question is about and what kind it is.
 
-Two steps, both over data in `characters/data/`:
+First the words are tidied, by mechanisms over data: typos of the data's words are corrected
+(`bot.spelling`), the game's place and role names read as common words, and the filler a
+player wraps a question in ("real quick,", "if you don't mind") is left out when it is nearer
+intents.json's filler examples than any question. Then two steps, both over data in
+`characters/data/`:
 1. Exact: the stats' labels, names, synonyms (schema.json) and abbreviations (meanings.json),
    patch ids, and the roster's names. Cheap, and right whenever they match.
 2. Meaning: the question is embedded with the MiniLM embedder the index already loads and
-   compared with the stats' descriptions and phrasings (meanings.json) and with example
+   compared with the stats' descriptions, phrasings and examples (meanings.json) and with example
    questions of each kind (intents.json). A measured threshold decides that a question names
    no stat; a measured margin decides that it names two (`Thresholds`, set by
    `python -m bench understand --tune` on the tuning part of the understanding set only).
@@ -16,16 +20,16 @@ of W44?") takes what it leaves out from the question before it.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
+from bot.intents import Thresholds, load_intents
 from bot.questions import (
     PATCH_RE,
     SHORT_PATCH_RE,
@@ -34,53 +38,32 @@ from bot.questions import (
     find_patch,
     find_terms,
 )
+from bot.roster_words import RosterAsk, RosterWords
+from bot.spelling import Speller, vocabulary_words, words_of
 from characters.resolve import fold
 from characters.world import Character, World
+from stats_db.embed import minilm_model_dir
 
 log = logging.getLogger(__name__)
 
-INTENTS_FILE = "intents.json"
-NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "nine": 9, "ten": 10}
 MAX_FOLLOW_UP_WORDS = 7
 THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
 # What a stat term becomes when the kind of question is read ("has your attack changed?").
 MASK_WORD = "attack"
+# ... and what the game's own place and role names become, words the embedder knows
+# ("what's life like in Varnholt?" reads as "... in the homeland?").
+PLACE_WORD = "the homeland"
+ROLE_WORD, ROLES_WORD = "hero", "heroes"
 # Where a question on several stats splits into clauses, each read for its own stat.
+# Where a question splits into parts, each of which may be filler around it.
+SEGMENT_RE = re.compile(r"(?<=[,.:;!?])\s+|\s+(?=\bif\b)|(?<=\bbut)\s+", re.IGNORECASE)
+# The kinds that name no stat, and the threshold of each that says by how much it must be
+# nearer than any stat to win.
+KIND_MARGINS = {"lore": "lore_over", "smalltalk": "smalltalk_over",
+                "unknown_stat": "unknown_over", "all_stats": "all_over"}
+# The kinds whose examples are read with their stat words as written.
+UNMASKED_KINDS = frozenset({"unknown_stat"})
 CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The measured cut-offs of the meaning step (intents.json, "thresholds")."""
-
-    stat: float = 0.55  # below: the question names no stat (open)
-    second: float = 0.04  # a second stat within this of the best is asked too
-    over: float = 0.05  # a stat this much nearer than the kind's examples makes a stat question
-    roster: float = 0.65  # a roster question with no superlative, faction, role or count
-    clause: float = 0.7  # a clause of a several-stat question this sure of a stat adds it
-    changes_bias: float = 0.0  # "what changed" wins when this close to the nearest kind
-    sure: float = 0.8  # the meaning is sure of a stat ...
-    prefer: float = 0.15  # ... and this much surer than of the one stat word the text holds
-    kind_over: float = 0.15  # a kind (lore, small talk, ...) this much nearer than any stat
-    # wins over the stat words in the question ("armour penetration?" is no Defense question)
-
-    @classmethod
-    def from_json(cls, data: dict) -> Thresholds:
-        return cls(**{k: float(v) for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-@dataclass(frozen=True)
-class RosterAsk:
-    """A question about the whole roster: one stat, a filter and an order."""
-
-    stat: str
-    faction: str | None = None
-    roles: tuple[str, ...] = ()
-    scope: str = ""
-    count: int = 3
-    lowest: bool = False
-    listed: bool = False  # the player asked for several ("top 5"), not only the leader
 
 
 @dataclass(frozen=True)
@@ -100,48 +83,67 @@ class Understanding:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
-def load_intents(world_dir: Path) -> tuple[dict[str, tuple[str, ...]], Thresholds]:
-    """The example questions of each kind and the measured thresholds."""
-    path = Path(world_dir) / INTENTS_FILE
-    data = json.loads(path.read_text(encoding="utf-8"))
-    intents = {k: tuple(v) for k, v in data["intents"].items()}
-    return intents, Thresholds.from_json(data.get("thresholds", {}))
-
-
 class QuestionReader:
     """Reads a question against the stat meanings and the kinds' examples (embedded once)."""
 
     def __init__(self, world: World, embed: Callable[[list[str]], np.ndarray],
-                 cache_dir: Path | None = None, thresholds: Thresholds | None = None) -> None:
+                 cache_dir: Path | None = None, thresholds: Thresholds | None = None,
+                 english: frozenset[str] | None = None) -> None:
         self.world = world
         self.schema = world.schema
         self.meanings = world.meanings
         self._embed = embed
-        intents, measured = load_intents(world.root)
+        intents, filler, measured = load_intents(world.root)
         self.thresholds = thresholds or measured
-        stat_texts = [(m.name, t) for m in self.meanings.stats for t in (m.description,
-                                                                         *m.phrasings)]
+        self._roster_words = RosterWords(world)
+        self._names = frozenset(words_of(
+            t for c in world.characters for t in (c.name, *c.aliases, c.region, c.role)))
+        self._english = english if english is not None else vocabulary_words(
+            minilm_model_dir() / "vocab.txt")
+        stat_texts = [(m.name, t) for m in self.meanings.stats
+                      for t in (m.description, *m.phrasings, *m.examples)]
         # The kinds' examples are read as the questions are: with their stat words masked.
-        kind_texts = [(k, _masked(t, find_terms(t, self.schema, self.meanings)))
+        self._places = _names_re(c.region for c in world.characters)
+        self._role_re = _names_re(c.role for c in world.characters)
+        kind_texts = [(k, self._places.sub(PLACE_WORD, t) if k in UNMASKED_KINDS
+                       else self._kind_text(self._places.sub(PLACE_WORD, t)))
                       for k, texts in intents.items() for t in texts]
         sup_texts = [(f"{m.name}|{d}", t) for m in self.meanings.stats
                      for d, pool in (("most", m.most), ("least", m.least)) for t in pool]
+        filler_texts = [("filler", t) for t in filler]
         self._stat_groups = self._groups([s for s, _ in stat_texts])
         self._kind_groups = self._groups([k for k, _ in kind_texts])
         self._sup_groups = self._groups([s for s, _ in sup_texts])
-        texts = [t for _, t in stat_texts + kind_texts + sup_texts]
-        matrix = self._bank(texts, cache_dir)
-        a, b = len(stat_texts), len(stat_texts) + len(kind_texts)
-        self._stats, self._kinds, self._sups = matrix[:a], matrix[a:b], matrix[b:]
-        self._faction_words = {fold(w): fid for fid, words in self.meanings.faction_words.items()
-                               for w in words}
-        for faction in world.factions:
-            self._faction_words.setdefault(fold(faction.name), faction.id)
-        roles = sorted({c.role for c in world.characters})
-        self._roles = {fold(r): (r,) for r in roles} | {fold(r) + "s": (r,) for r in roles}
-        for group, members in self.meanings.role_groups.items():
-            self._roles.setdefault(fold(group), tuple(members))
-            self._roles.setdefault(fold(group) + "s", tuple(members))
+        banks = (stat_texts, kind_texts, sup_texts, filler_texts)
+        matrix = self._bank([t for bank in banks for _, t in bank], cache_dir)
+        ends = np.cumsum([len(bank) for bank in banks])
+        self._stats, self._kinds, self._sups, self._filler = np.split(matrix, ends[:-1])
+        self.speller = self._speller(
+            [t for bank in (stat_texts, sup_texts) for _, t in bank]
+            + [t for texts in intents.values() for t in texts])
+
+    def _kind_text(self, text: str, hits: Sequence[TermHit] | None = None) -> str:
+        """`text` as its kind is read: stat words and role names masked."""
+        hits = self._terms(text) if hits is None else hits
+        return self._role_re.sub(
+            lambda m: ROLES_WORD if m.group().lower().endswith("s") else ROLE_WORD,
+            _masked(text, hits))
+
+    def _terms(self, text: str) -> list[TermHit]:
+        """The stat terms of `text`; real words and the roster's names are no typos."""
+        return find_terms(text, self.schema, self.meanings, self._english, self._names)
+
+    def _speller(self, texts: list[str]) -> Speller:
+        """Typos are corrected toward the words of the understanding data; the embedder's
+        own whole words and the roster's names, places and lore are never typos."""
+        schema_terms = [t for s in self.schema.stats
+                        for t in (s.label, s.name.replace("_", " "), *s.synonyms)]
+        data = [*texts, *schema_terms,
+                *(a for m in self.meanings.stats for a in m.abbreviations),
+                *self._roster_words.faction_words, *self._roster_words.roles,
+                *(f.name for f in self.world.factions)]
+        lore = words_of(c.lore for c in self.world.characters)
+        return Speller(words_of(data), self._english | self._names | set(lore))
 
     def _bank(self, texts: list[str], cache_dir: Path | None) -> np.ndarray:
         """The embedded examples, cached on disk by their content (start-up stays fast)."""
@@ -187,6 +189,17 @@ class QuestionReader:
             out[label] = max(value, out.get(label, -1.0))
         return out
 
+    def _kind_scores(self, masked: np.ndarray, plain: np.ndarray) -> dict[str, float]:
+        """Each kind's score: its examples against the question with its stat words masked,
+        or as written for a kind whose stat words are part of it ("mana regen", "armour
+        penetration" are stats the game does not have)."""
+        masked_sims, plain_sims = self._kinds @ masked, self._kinds @ plain
+        out = {}
+        for label, start, end in self._kind_groups:
+            sims = plain_sims if label in UNMASKED_KINDS else masked_sims
+            out |= self._best(sims, [(label, start, end)], top=2)
+        return out
+
     def semantic_stats(self, stat_scores: dict[str, float]) -> tuple[str, ...]:
         """The one or two stats the meaning step finds, or none below the threshold."""
         ranked = sorted(stat_scores.items(), key=lambda kv: -kv[1])
@@ -204,43 +217,51 @@ class QuestionReader:
              previous: Understanding | None = None) -> Understanding:
         """Everything `text` asks; `find_other` finds a real character named in it, and
         `previous` is the question before it in the same conversation (for follow-ups)."""
-        patch, since = find_patch(text, known_patches), None
-        match = SINCE_RE.search(text)
-        if match and find_patch(text[match.start():], known_patches):
-            since = find_patch(text[match.start():], known_patches)
-            patch = find_patch(text[: match.start()], known_patches)
+        spelled = self.speller.correct(text)  # "sincce W45" is "since W45"
+        patch, since = find_patch(spelled, known_patches), None
+        match = SINCE_RE.search(spelled)
+        if match and find_patch(spelled[match.start():], known_patches):
+            since = find_patch(spelled[match.start():], known_patches)
+            patch = find_patch(spelled[: match.start()], known_patches)
+        than = THAN_RE.search(spelled)
+        # "weaker than in W44": a patch the question measures against is where changes start
+        than_patch = since is None and than is not None and \
+            find_patch(spelled[than.end():], known_patches) is not None
         other = find_other(text) if find_other else None
-        # The meaning of the words, without the patch ids and the other character's name;
-        # the kind is read with the stat words masked ("has your <stat> changed?"), and each
-        # clause of a question on several stats on its own.
-        plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", text))
+        # The meaning of the words, without the patch ids, the other character's name, typos
+        # and the filler around the question ("real quick,", "if you don't mind"); the kind
+        # is read with the stat words masked ("has your <stat> changed?"), and each clause of
+        # a question on several stats on its own.
+        plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", spelled))
         if other is not None:
             plain = _without_name(plain, other)
-        plain = " ".join(plain.split()) or text
-        hits = find_terms(plain, self.schema, self.meanings)
-        masked = _masked(plain, hits)
-        clauses = [c for c in CLAUSE_RE.split(plain) if c.strip()]
-        clauses = clauses if len(clauses) > 1 else []
-        texts = list(dict.fromkeys([plain, masked, *clauses]))  # each text embedded once
-        embedded = np.asarray(self._embed(texts), dtype=np.float32)
-        by_text = dict(zip(texts, embedded, strict=True))
-        vectors = [by_text[t] for t in (plain, masked, *clauses)]
-        vector = vectors[0]
+        plain = self._places.sub(PLACE_WORD, " ".join(plain.split()) or spelled)
+        vectors_of: dict[str, np.ndarray] = {}
+        parts = [p for p in SEGMENT_RE.split(plain) if p.strip()] if len(self._filler) else []
+        parts = parts if len(parts) > 1 else []
+        hits, masked, clauses = self._split(plain)
+        self._embed_into(vectors_of, [plain, masked, *clauses, *parts])  # one call, mostly
+        kept = self._without_filler(plain, parts, vectors_of)
+        if kept != plain:
+            plain = kept
+            hits, masked, clauses = self._split(plain)
+            self._embed_into(vectors_of, [plain, masked, *clauses])
+        vector = vectors_of[plain]
         stat_scores = self._best(self._stats @ vector, self._stat_groups)
-        kind_scores = self._best(self._kinds @ vectors[1], self._kind_groups, top=2)
-        exact = self._exact(hits, stat_scores)
+        kind_scores = self._kind_scores(vectors_of[masked], vector)
+        exact = self._exact(plain, hits, stat_scores, clauses)
         semantic = self.semantic_stats(stat_scores)
-        for clause, clause_vector in zip(clauses, vectors[2:], strict=True):
-            if not find_terms(clause, self.schema, self.meanings):
-                scores = self._best(self._stats @ clause_vector, self._stat_groups)
+        by_clause: list[str] = []  # a clause with no stat word that is sure of its stat
+        for clause in clauses:
+            if not self._terms(clause):
+                scores = self._best(self._stats @ vectors_of[clause], self._stat_groups)
                 found = max(scores, key=scores.get)
-                if scores[found] >= self.thresholds.clause:  # a clause sure of its stat
-                    semantic = tuple(dict.fromkeys((*semantic, found)))
+                if scores[found] >= self.thresholds.clause:
+                    by_clause.append(found)
+        semantic = tuple(dict.fromkeys((*semantic, *by_clause)))
         exact = self._prefer_meaning(exact, stat_scores)
-        if exact:
-            extra = [s for s in semantic if s not in exact and clauses]
-            exact = tuple(n for n in self.schema.names if n in (*exact, *extra)) \
-                if extra else exact
+        if exact and any(s not in exact for s in by_clause):
+            exact = tuple(n for n in self.schema.names if n in (*exact, *by_clause))
         kind = max(kind_scores, key=kind_scores.get)
         if kind_scores["changes"] >= kind_scores[kind] - self.thresholds.changes_bias:
             kind = "changes"
@@ -251,19 +272,23 @@ class QuestionReader:
         if other is not None:
             return self._follow(Understanding(kind="compare", stats=stats, other=other, **base),
                                 previous)
-        roster = self._roster(plain, exact, semantic, vector, kind_scores["roster"],
-                              kind == "roster")
+        chatter = kind == "smalltalk" and self._kind_wins(
+            kind, kind_scores[kind], best_stat, bool(exact))
+        plain_named = {h.stat for h in hits if not self._weak(plain, h)}
+        ranked = tuple(sorted(exact, key=lambda s: s not in plain_named))  # "rank ... by defense"
+        roster = None if chatter else self._roster(plain, ranked, semantic, vector,
+                                                   kind_scores["roster"], kind == "roster")
         if roster is not None:
             return Understanding(kind="roster", stats=(roster.stat,), roster=roster, **base)
         if kind == "roster":
             kind = "stat"
         nearer = best_stat - kind_scores[kind] >= self.thresholds.over
-        kind_wins = kind_scores[kind] - best_stat >= self.thresholds.kind_over
-        if kind == "changes" or since is not None:
-            if since is None and patch is not None and THAN_RE.search(text):
+        if kind == "changes" or since is not None or than_patch:
+            if since is None and patch is not None and than is not None:
                 base.update(since=patch, patch=None)  # "weaker than in W44": since W44
             reading = Understanding(kind="changes", stats=stats, **base)
-        elif kind in ("lore", "smalltalk", "unknown_stat", "all_stats") and kind_wins:
+        elif kind in KIND_MARGINS and self._kind_wins(kind, kind_scores[kind], best_stat,
+                                                      bool(exact)):
             reading = Understanding(kind="all" if kind == "all_stats" else kind, **base)
         elif exact:
             reading = Understanding(kind="stats", stats=exact, **base)
@@ -274,6 +299,41 @@ class QuestionReader:
         else:
             reading = Understanding(kind=kind, **base)
         return self._follow(reading, previous)
+
+    def _kind_wins(self, kind: str, score: float, best_stat: float, named: bool) -> bool:
+        """Whether a kind with no stat (lore, small talk, ...) is this much nearer than any
+        stat, by its own margin, and by more when the words name a stat ("armour
+        penetration?" is no Defense question)."""
+        margin = getattr(self.thresholds, KIND_MARGINS[kind]) + \
+            (self.thresholds.named_over if named else 0.0)
+        return score - best_stat >= margin
+
+    def _embed_into(self, vectors_of: dict[str, np.ndarray], texts: Sequence[str]) -> None:
+        """Embed the texts not embedded yet, in one call."""
+        missing = [t for t in dict.fromkeys(texts) if t not in vectors_of]
+        if missing:
+            embedded = np.asarray(self._embed(missing), dtype=np.float32)
+            vectors_of.update(zip(missing, embedded, strict=True))
+
+    def _split(self, text: str) -> tuple[list[TermHit], str, list[str]]:
+        """The stat terms of `text`, the text its kind is read from, and its clauses when it
+        has several."""
+        hits = self._terms(text)
+        clauses = [c for c in CLAUSE_RE.split(text) if c.strip()]
+        return hits, self._kind_text(text, hits), clauses if len(clauses) > 1 else []
+
+    def _without_filler(self, text: str, parts: Sequence[str],
+                        vectors_of: dict[str, np.ndarray]) -> str:
+        """`text` without its parts that are nearer the filler examples than any question
+        ("hey so quick question,", "if you don't mind"); all of it when all of it is."""
+        kept = []
+        for part in parts:
+            v = vectors_of[part]
+            filler = float((self._filler @ v).max())
+            meant = max(float((self._kinds @ v).max()), float((self._stats @ v).max()))
+            if filler < self.thresholds.filler or filler <= meant:
+                kept.append(part)
+        return " ".join(kept) if kept and len(kept) < len(parts) else text
 
     def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
                         ) -> tuple[str, ...]:
@@ -287,18 +347,37 @@ class QuestionReader:
             return (best,)
         return exact
 
-    def _exact(self, hits: Sequence[TermHit], stat_scores: dict[str, float],
-               ) -> tuple[str, ...]:
-        """The stats the words name; an everyday word ("life", "gold") counts only when the
-        meaning step agrees that the question is about that stat."""
+    def _exact(self, text: str, hits: Sequence[TermHit], stat_scores: dict[str, float],
+               clauses: Sequence[str] = ()) -> tuple[str, ...]:
+        """The stats the words name. An everyday word ("life", "damage") or another form of
+        a stat word ("attacks", "levels") counts only when it is an item of a list of stats
+        ("toughness, reach and hp"), or when the meaning step agrees: it is that sure of the
+        stat, more so beside a plain stat word ("rank the humans by defense"), and the stat
+        is near the one it is surest of ("how much damage can you take" is Health)."""
+        weak = [self._weak(text, h) for h in hits]
+        plain_hit = not all(weak)
+        bar = self.thresholds.ambiguous_beside if plain_hit else self.thresholds.stat
+        items = {_fold(c) for c in clauses}
+        best = max(stat_scores.values(), default=0.0)
         out: list[str] = []
-        for _, stat, raw, _start, _end in hits:
-            if raw in self.meanings.ambiguous_terms and \
-                    stat_scores.get(stat, 0.0) < self.thresholds.stat:
+        for hit, is_weak in zip(hits, weak, strict=True):
+            stat, raw = hit.stat, hit.raw
+            score = stat_scores.get(stat, 0.0)
+            if is_weak and _fold(raw) not in items and (
+                    score < max(bar, self.thresholds.stat)
+                    or score < best - self.thresholds.ambiguous_margin):
                 continue
             if stat not in out:
                 out.append(stat)
         return tuple(out)
+
+    def _weak(self, text: str, hit: TermHit) -> bool:
+        """Whether a stat word is weak evidence: an everyday word, or a real word that is
+        another form of the term ("attacks" for Attack)."""
+        if hit.raw in self.meanings.ambiguous_terms:
+            return True
+        written = _fold(text[hit.start:hit.end])
+        return written != _fold(hit.raw) and all(w in self._english for w in written.split())
 
     def _follow(self, reading: Understanding, previous: Understanding | None) -> Understanding:
         """An elliptical question takes what it leaves out from the one before it: "and your
@@ -331,54 +410,30 @@ class QuestionReader:
         """The stat, filter, count and order of a question about the whole roster, or None
         when it is not one: the roster kind must be nearest, or a superlative must come with
         a faction, a role, a count or a word that asks about the roster ("who", "among")."""
-        words = fold(text).split()
-        folded = f" {' '.join(words)} "
-        sup_stat, lowest, superlative = None, False, False
-        for meaning in self.meanings.stats:  # a stat's own superlative ("cheapest") settles it
-            for direction, pool in (("least", meaning.least), ("most", meaning.most)):
-                if any(f" {fold(p)}" in folded for p in pool):
-                    sup_stat, lowest, superlative = meaning.name, direction == "least", True
-                    break
-            if sup_stat:
-                break
-        if _has_any(folded, self.meanings.lowest_words):
-            lowest = superlative = True
-        superlative = superlative or _has_any(folded, self.meanings.highest_words)
-        faction = self._faction_in(words)
-        roles = next((r for word, r in self._roles.items() if f" {word} " in folded), ())
-        count = next((int(w) if w.isdigit() else NUMBER_WORDS[w] for w in words
-                      if (w.isdigit() and 1 < int(w) <= 25) or w in NUMBER_WORDS), 0)
-        scoped = bool(faction or roles or count)
-        asks_roster = _has_any(folded, self.meanings.roster_words)
-        if not nearest and not (superlative and (scoped or asks_roster)):
+        signals = self._roster_words.signals(text)
+        if not nearest and not (signals.superlative and (signals.scoped
+                                                         or signals.asks_roster)):
             return None
-        if nearest and not (superlative or scoped) and score < self.thresholds.roster:
+        if nearest and not (signals.superlative or signals.scoped) \
+                and score < self.thresholds.roster:
             return None
-        stat = exact[0] if exact else semantic[0] if semantic else sup_stat
+        stat = exact[0] if exact else semantic[0] if semantic else signals.sup_stat
         if stat is None:
             sims = self._best(self._sups @ vector, self._sup_groups)
             stat = max(sims, key=sims.get).split("|")[0]
-        scope = " ".join(filter(None, [self.world.faction(faction).name if faction else "",
-                                       "/".join(roles)]))
-        return RosterAsk(stat=stat, faction=faction, roles=tuple(roles), scope=scope,
-                         count=count or 3, lowest=lowest, listed=count > 1)
-
-    def _faction_in(self, words: list[str]) -> str | None:
-        """The faction a word of the question names ("elves", "dwarvish"), typos allowed."""
-        for word in words:
-            if word in self._faction_words:
-                return self._faction_words[word]
-        for word in words:
-            if len(word) >= 5:
-                hit = process.extractOne(word, list(self._faction_words), scorer=fuzz.ratio,
-                                         score_cutoff=80)
-                if hit:
-                    return self._faction_words[hit[0]]
-        return None
+        return self._roster_words.ask(signals, stat)
 
 
-def _has_any(folded: str, phrases: Sequence[str]) -> bool:
-    return any(f" {fold(p)} " in folded for p in phrases)
+@lru_cache(maxsize=4096)
+def _fold(phrase: str) -> str:
+    return fold(phrase)
+
+
+def _names_re(names: Iterable[str]) -> re.Pattern[str]:
+    """A pattern for any of `names` (a leading "the" included, a plural "s" allowed)."""
+    alternatives = sorted({re.escape(n.removeprefix("the ")) for n in names}, key=len,
+                          reverse=True)
+    return re.compile(rf"\b(?:the\s+)?(?:{'|'.join(alternatives)})s?\b", re.IGNORECASE)
 
 
 def _masked(text: str, hits: Sequence[TermHit]) -> str:

@@ -33,6 +33,7 @@ class StatMeaning:
     most: tuple[str, ...]
     least: tuple[str, ...]
     lower_is_better: bool = False
+    examples: tuple[str, ...] = ()  # more ways to ask, for question understanding only
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -
                 phrasings=tuple(item["phrasings"]), most=tuple(item.get("most", ())),
                 least=tuple(item.get("least", ())),
                 lower_is_better=bool(item.get("lower_is_better", False)),
+                examples=tuple(item.get("examples", ())),
             )
             for name, item in raw.items()
         )

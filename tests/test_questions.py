@@ -8,6 +8,7 @@ import pytest
 from bot.questions import (
     find_patch,
     find_stats,
+    find_terms,
     match_stat,
     name_prefixes,
     normalize_patch,
@@ -62,6 +63,22 @@ def test_phrasal_synonyms_are_left_to_the_meaning_step(world):
 def test_longest_term_wins_over_its_parts(world):
     assert find_stats("attack speed", world.schema) == ("attack_speed",)
     assert find_stats("speed of attack", world.schema) == ("speed", "attack")
+
+
+def test_real_words_and_roster_names_are_no_typos_of_a_term(world):
+    def stats(text, known=(), names=()):
+        return [h.stat for h in find_terms(text, world.schema, world.meanings, known, names)]
+
+    # without word lists, a near match is taken as a typo
+    assert stats("how much health do you regain each second") == ["health", "attack_range"]
+    assert stats("why did you become a ranger") == ["attack_range"]
+    english = {"each", "ranger", "ranged", "levels", "attacks"}
+    assert stats("how much health do you regain each second", english) == ["health"]
+    assert stats("why did you become a ranger", english, {"ranger"}) == []
+    # another form of the term still names it; a typo no one knows does too
+    assert stats("are you melee or ranged", english, {"ranger"}) == ["attack_range"]
+    assert stats("how many levels have you gained", english) == ["level"]
+    assert stats("what is your atack", english) == ["attack"]
 
 
 def test_match_stat_for_history(world):

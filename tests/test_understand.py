@@ -116,6 +116,42 @@ def test_follow_ups_take_the_rest_from_the_question_before(read):
     assert not read("tell me about your homeland", previous=first).follow_up
 
 
+@pytest.mark.parametrize(("question", "kind", "stats"), [
+    # filler around the question is left out
+    ("real quick, what's your attack? no rush", "stats", ("attack",)),
+    ("sorry if this is a dumb one but how tough are you?", "stats", ("defense",)),
+    # typos of the data's words, three and four letters too
+    ("how much mna do you have", "stats", ("mana",)),
+    ("how hadr do you hit", "stats", ("attack",)),
+    # an everyday stat word gives way to the meaning; a listed one counts
+    ("how much damage can you take before you fall", "stats", ("health",)),
+    ("toughness, reach and speed", "stats", ("defense", "attack_range", "speed")),
+    # the game's place and role names read as lore, not as stat words
+    ("what's life like in Varnholt?", "lore", ()),
+    ("what does a ranger do", "lore", ()),
+    # no stat the game has, though its words sound like one
+    ("how far can you see?", "unknown_stat", ()),
+    ("are you faster than a wolf?", "smalltalk", ()),
+])
+def test_the_ways_players_wrap_and_misspell_a_question(read, question, kind, stats):
+    got = read(question)
+    assert (got.kind, got.stats) == (kind, stats), (got.kind, got.stats)
+
+
+def test_a_patch_measured_against_asks_what_changed_since(read):
+    got = read("are your spells weaker than in W44")
+    assert (got.kind, got.stats, got.since, got.patch) == (
+        "changes", ("ability_power",), "2026-W44", None)
+    spelled = read("what's different sincce W45")
+    assert (spelled.kind, spelled.since) == ("changes", "2026-W45")
+
+
+def test_a_roster_ranks_by_the_plain_stat_word(read):
+    got = read("rank the dwarves by armour, top 3")  # "rank" is also a word for Level
+    assert got.kind == "roster"
+    assert (got.roster.stat, got.roster.faction, got.roster.count) == ("defense", "dwarvish", 3)
+
+
 def test_the_examples_are_embedded_once_and_cached(world, tmp_path):
     calls = []
     embedder = MiniLMEmbedder(threads=1)
