@@ -87,7 +87,7 @@ class GenerationConfig:
     max_queue: int = 32
     torch_threads: int = 1
     engine: str = "auto"
-    context_tokens: int = 1024
+    context_tokens: int = 512
     dtype: str = "auto"
     seed: int = 0
     common_adapter: str = "human"

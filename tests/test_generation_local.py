@@ -394,3 +394,27 @@ def test_a_corrupt_model_gguf_stops_start_up_with_a_clear_message(tmp_path):
     broken.write_bytes(b"not a gguf file at all")
     with pytest.raises(GenerationError, match=r"model\.gguf: llama\.cpp cannot load"):
         LlamaCppModel(broken, {})
+
+
+def test_a_batch_too_big_for_the_kv_cells_is_decoded_in_turns(llama_generator, adapters_dir):
+    """Rows whose prompts and replies need more KV cells than an adapter's context holds are
+    decoded in turns, each row as it would be alone."""
+    from bot.generation.decode import Row
+    from bot.generation.llama import LlamaCppModel
+
+    engine = llama_generator.engine
+    small = LlamaCppModel(engine.model_path, engine.adapter_paths, prompt_model=engine.prompt_path,
+                          max_rows=4, context_tokens=96)  # 192 cells per adapter
+    try:
+        prompts = [list(llama_generator.tokenizer.apply_chat_template(
+            m, add_generation_prompt=True, return_dict=False)) for m in (ORC, ELF, STORY, ORC)]
+        assert sum(len(p) + 12 for p in prompts) > small.capacity
+        rows = [Row(p, 12, on_piece=lambda _: None, adapter="orcish") for p in prompts]
+        assert len(small._chunks(rows)) > 1
+        small.decode(rows, llama_generator.tokenizer, engine.eos_ids, Sampling())
+        for row, prompt in zip(rows, prompts, strict=True):
+            alone = Row(prompt, 12, on_piece=lambda _: None, adapter="orcish")
+            engine.decode([alone], Sampling())
+            assert row.token_ids == alone.token_ids
+    finally:
+        small.close()

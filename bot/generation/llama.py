@@ -80,6 +80,9 @@ class LlamaCppModel:
         self.threads = max(1, threads)
         self.max_rows = max_rows
         self.context_tokens = context_tokens
+        # KV cells per adapter: half the worst case (a prompt and its reply take ~180 of the
+        # 512 a row may use), about 47 MB each at f16
+        self.capacity = context_tokens * max(1, max_rows // 2)
         self._models: list[object] = []
         self._contexts: dict[tuple[int, str | None], object] = {}
         self._attached: dict[tuple[int, str | None], str | None] = {}
@@ -120,9 +123,9 @@ class LlamaCppModel:
     def context(self, model: object, adapter: str | None) -> object:
         """The decoder's context for one adapter (None: none), or the prompter's one context
         with that adapter attached; made on first use. The decoder's holds a sequence per row,
-        all in one KV buffer of `max_rows * context_tokens / 2` cells (a prompt and its reply
-        take ~180), so that a prompt read in the prompter's context can be moved into it (the
-        two must agree on their KV streams: one each)."""
+        all in one KV buffer of `capacity` cells (`decode` splits a batch that needs more), so
+        that a prompt read in the prompter's context can be moved into it (the two must agree
+        on their KV streams: one each)."""
         llama_cpp = self._llama
         prompting = model is self.prompter and self.prompter is not self.decoder
         key = (id(model), None if prompting else adapter)
@@ -130,9 +133,9 @@ class LlamaCppModel:
         if ctx is None:
             params = llama_cpp.llama_context_default_params()
             params.n_seq_max = 1 if prompting else self.max_rows
-            params.n_ctx = self.context_tokens * (1 if prompting else max(1, self.max_rows // 2))
+            params.n_ctx = self.context_tokens if prompting else self.capacity
             params.n_batch = self.max_rows if model is not self.prompter else self.context_tokens
-            params.n_ubatch = min(params.n_batch, 256)
+            params.n_ubatch = min(params.n_batch, 128)
             params.n_threads = params.n_threads_batch = self.threads
             params.kv_unified = True
             params.no_perf = True
@@ -165,6 +168,9 @@ class LlamaCppModel:
                     f"a prompt of {len(row.prompt_ids)} tokens and {row.max_new_tokens} new ones "
                     f"exceed [generation].context_tokens = {self.context_tokens}"
                 )
+        *earlier, rows = self._chunks(rows)
+        for chunk in earlier:  # a batch too big for the KV cells: in turns
+            self.decode(chunk, tokenizer, eos_ids, sampling)
         positions = [len(row.prompt_ids) for row in rows]
         logits = np.zeros((len(rows), self.n_vocab), dtype=np.float32)
 
@@ -185,6 +191,19 @@ class LlamaCppModel:
         finally:
             for adapter in {row.adapter for row in rows}:
                 self._clear(self.context(self.decoder, adapter))
+
+    def _chunks(self, rows: Sequence[Row]) -> list[list[Row]]:
+        """`rows` in turns such that each adapter's rows of a turn fit its KV cells."""
+        chunks: list[list[Row]] = [[]]
+        used: dict[str | None, int] = {}
+        for row in rows:
+            need = len(row.prompt_ids) + row.max_new_tokens
+            if used.get(row.adapter, 0) + need > self.capacity:
+                chunks.append([])
+                used = {}
+            chunks[-1].append(row)
+            used[row.adapter] = used.get(row.adapter, 0) + need
+        return chunks
 
     def prompt_logits(self, prompt_ids: Sequence[int], adapter: str | None) -> np.ndarray:
         """The next-token logits after a prompt under one adapter (for checks against peft)."""

@@ -352,7 +352,9 @@ class LlamaEngine:
                 raise GenerationError(f"adapter {name!r} ({path}): cannot convert it to GGUF: "
                                       f"{exc}") from exc
         self.tokenizer = load_tokenizer(config)
-        self.model = LlamaCppModel(base, adapters, prompt_model=f16_copy(base, config.cache_dir),
+        self.model_path, self.adapter_paths = base, adapters
+        self.prompt_path = f16_copy(base, config.cache_dir)
+        self.model = LlamaCppModel(base, adapters, prompt_model=self.prompt_path,
                                    threads=num_threads or 1,
                                    max_rows=gen.max_batch_size,
                                    context_tokens=gen.context_tokens)
