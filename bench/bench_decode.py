@@ -23,6 +23,7 @@ adapters (r=16).
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 TOKENS = int(os.environ.get("BENCH_DECODE_TOKENS", "32"))
 THREADS = int(os.environ.get("BENCH_DECODE_THREADS", "1"))
+ROUNDS = 7  # peer and ours measured in turns
 PROMPT = [
     {"role": "system", "content": "You are Grukk Ironjaw, Orcish berserker."},
     {"role": "user", "content": "Facts:\nattack: 91\nhealth: 1250\nspeed: 7\n\n"
@@ -122,14 +124,16 @@ def _timed_batch(
 
 
 def _timed_llama(model: LlamaCppModel, tokenizer: PreTrainedTokenizerBase,
-                 adapters: list[str | None], tokens: int = TOKENS) -> tuple[float, float]:
+                 adapters: list[str | None], tokens: int = TOKENS, tries: int = 3,
+                 ) -> tuple[float, float]:
     """Prompt seconds and mean decode-step milliseconds (every row one token) of the llama.cpp
-    engine over one copy of the prompt per adapter in `adapters`; EOS ignored. Best of 3."""
+    engine over one copy of the prompt per adapter in `adapters`; EOS ignored. Best of
+    `tries`."""
     from bot.generation.decode import Row, Sampling
 
     prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
     best = (float("inf"), float("inf"))
-    for _ in range(3):
+    for _ in range(tries):
         stamps: list[float] = []
         stamp = _stamper(stamps)
         rows = [Row(list(prompt), tokens, on_piece=lambda _: None, adapter=a,
@@ -152,27 +156,32 @@ def _stamper(stamps: list[float]) -> Callable[[], bool]:
     return stamp
 
 
-def _peer_rate(model_path: Path, tokenizer: PreTrainedTokenizerBase, tokens: int = TOKENS
-               ) -> float:
+class _Peer:
     """llama.cpp's own bare decode of the GGUF through llama-cpp-python's `Llama` (what the
-    decode issue measured): tokens/s after the first token, EOS banned, best of 3."""
-    from llama_cpp import Llama
+    decode issue measured), EOS banned."""
 
-    llm = Llama(str(model_path), n_threads=THREADS, n_threads_batch=THREADS, n_ctx=1024,
-                verbose=False)
-    text = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, tokenize=False)
-    ban = {int(i): -1e9 for i in (tokenizer.eos_token_id,) if i is not None}
-    best = float("inf")
-    for _ in range(3):
+    def __init__(self, model_path: Path, tokenizer: PreTrainedTokenizerBase) -> None:
+        from llama_cpp import Llama
+
+        self.llm = Llama(str(model_path), n_threads=THREADS, n_threads_batch=THREADS,
+                         n_ctx=1024, verbose=False)
+        self.text = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True,
+                                                  tokenize=False)
+        self.ban = {int(i): -1e9 for i in (tokenizer.eos_token_id,) if i is not None}
+
+    def rate(self, tokens: int = TOKENS) -> float:
+        """Tokens/s after the first token: (time for tokens + 1) - (time for 1)."""
         timings = []
         for n in (1, tokens + 1):
-            llm.reset()
+            self.llm.reset()
             started = time.perf_counter()
-            llm.create_completion(text, max_tokens=n, temperature=0.0, logit_bias=ban)
+            self.llm.create_completion(self.text, max_tokens=n, temperature=0.0,
+                                       logit_bias=self.ban)
             timings.append(time.perf_counter() - started)
-        best = min(best, (timings[1] - timings[0]) / tokens)
-    llm.close()
-    return 1 / best
+        return tokens / (timings[1] - timings[0])
+
+    def close(self) -> None:
+        self.llm.close()
 
 
 def _llama_section(folder: Path) -> dict[str, object]:
@@ -192,9 +201,16 @@ def _llama_section(folder: Path) -> dict[str, object]:
     gen.warmup()
     tok, model = gen.tokenizer, gen.engine.model
     adapter = gen.adapters[0]
-    peer = _peer_rate(base, tok)
-    bare_prompt_s, bare_ms = _timed_llama(model, tok, [None])
-    prompt_s, step_ms = _timed_llama(model, tok, [adapter])
+    # the peer and ours in turns, ROUNDS times, so that drift of a shared machine hits both
+    peer_engine, rounds = _Peer(base, tok), []
+    for _ in range(ROUNDS):
+        rounds.append((peer_engine.rate(), _timed_llama(model, tok, [None], tries=1),
+                       _timed_llama(model, tok, [adapter], tries=1)))
+    peer_engine.close()
+    peer = statistics.median(r[0] for r in rounds)  # medians, all of them
+    bare_prompt_s, bare_ms = (statistics.median(r[1][k] for r in rounds) for k in (0, 1))
+    prompt_s, step_ms = (statistics.median(r[2][k] for r in rounds) for k in (0, 1))
+    x_peer = [1000 / r[2][1] / r[0] for r in rounds]
     mixed_prompt_s, mixed_ms = _timed_llama(model, tok, (list(gen.adapters) * 8)[:8])
     q41_only = LlamaCppModel(base, {}, threads=THREADS)  # prompts on Q4_1 too, as measured
     q41_prompt_s, _ = _timed_llama(q41_only, tok, [None], tokens=2)
@@ -208,7 +224,8 @@ def _llama_section(folder: Path) -> dict[str, object]:
         "llama_cpp_peer_bare_tok_s": round(peer, 2),
         "llama_engine_bare_tok_s": round(1000 / bare_ms, 2),
         f"llama_engine_{adapter}_tok_s": round(single, 2),
-        f"llama_engine_{adapter}_x_peer": round(single / peer, 2),
+        f"llama_engine_{adapter}_x_peer_median": round(statistics.median(x_peer), 2),
+        f"llama_engine_{adapter}_x_peer_rounds": [round(x, 3) for x in x_peer],
         f"llama_engine_{adapter}_x_bare": round(bare_ms / step_ms, 2),
         "llama_prompt_f16_s": round(bare_prompt_s, 3),
         "llama_prompt_q4_1_s": round(q41_prompt_s, 3),
