@@ -14,7 +14,7 @@ intents.json's filler examples than any question. Then two steps, both over data
    `python -m bench understand --tune` on the tuning part of the understanding set only).
 
 A comparison needs a real character's name; a follow-up ("and your defense?", "what about as
-of W44?") takes what it leaves out from the question before it.
+of W44?") takes what it leaves out from the question before it (`bot.reading`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,9 @@ from bot.questions import (
     TermHit,
     find_patch,
     find_terms,
+    narrower_stats,
 )
+from bot.reading import Understanding, follow
 from bot.roster_words import RosterAsk, RosterWords
 from bot.spelling import Speller, vocabulary_words, words_of
 from characters.resolve import fold
@@ -46,7 +48,6 @@ from stats_db.embed import minilm_model_dir
 
 log = logging.getLogger(__name__)
 
-MAX_FOLLOW_UP_WORDS = 7
 THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
 # What a stat term becomes when the kind of question is read ("has your attack changed?").
 MASK_WORD = "attack"
@@ -66,23 +67,6 @@ UNMASKED_KINDS = frozenset({"unknown_stat"})
 CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Understanding:
-    """What a question asks, by words and by meaning."""
-
-    text: str
-    kind: str
-    stats: tuple[str, ...] = ()
-    patch: str | None = None
-    since: str | None = None
-    other: Character | None = None
-    roster: RosterAsk | None = None
-    follow_up: bool = False
-    stat_scores: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
-    kind_scores: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
-    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
-
-
 class QuestionReader:
     """Reads a question against the stat meanings and the kinds' examples (embedded once)."""
 
@@ -96,6 +80,7 @@ class QuestionReader:
         intents, filler, measured = load_intents(world.root)
         self.thresholds = thresholds or measured
         self._roster_words = RosterWords(world)
+        self._narrower = narrower_stats(self.schema, self.meanings)
         self._names = frozenset(words_of(
             t for c in world.characters for t in (c.name, *c.aliases, c.region, c.role)))
         self._english = english if english is not None else vocabulary_words(
@@ -265,13 +250,19 @@ class QuestionReader:
         kind = max(kind_scores, key=kind_scores.get)
         if kind_scores["changes"] >= kind_scores[kind] - self.thresholds.changes_bias:
             kind = "changes"
+        # Two stat words run together ("mana regen", "crit damage") may be one stat the game
+        # does not have: then the unknown kind need only come this close to the nearest.
+        compound = _compound(plain, hits)
+        if compound and \
+                kind_scores["unknown_stat"] >= kind_scores[kind] - self.thresholds.compound:
+            kind = "unknown_stat"
         stats = exact or semantic
         best_stat = max(stat_scores.values())
         base = dict(text=text, patch=patch, since=since, stat_scores=stat_scores,
                     kind_scores=kind_scores, vector=vector)
         if other is not None:
-            return self._follow(Understanding(kind="compare", stats=stats, other=other, **base),
-                                previous)
+            return follow(Understanding(kind="compare", stats=stats, other=other, **base),
+                          previous)
         chatter = kind == "smalltalk" and self._kind_wins(
             kind, kind_scores[kind], best_stat, bool(exact))
         plain_named = {h.stat for h in hits if not self._weak(plain, h)}
@@ -288,7 +279,7 @@ class QuestionReader:
                 base.update(since=patch, patch=None)  # "weaker than in W44": since W44
             reading = Understanding(kind="changes", stats=stats, **base)
         elif kind in KIND_MARGINS and self._kind_wins(kind, kind_scores[kind], best_stat,
-                                                      bool(exact)):
+                                                      bool(exact) and not compound):
             reading = Understanding(kind="all" if kind == "all_stats" else kind, **base)
         elif exact:
             reading = Understanding(kind="stats", stats=exact, **base)
@@ -298,7 +289,7 @@ class QuestionReader:
             reading = Understanding(kind="all", **base)
         else:
             reading = Understanding(kind=kind, **base)
-        return self._follow(reading, previous)
+        return follow(reading, previous)
 
     def _kind_wins(self, kind: str, score: float, best_stat: float, named: bool) -> bool:
         """Whether a kind with no stat (lore, small talk, ...) is this much nearer than any
@@ -338,13 +329,18 @@ class QuestionReader:
     def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
                         ) -> tuple[str, ...]:
         """One stat word whose meaning the question does not carry ("how fast do you attack"
-        names Attack, means Attack speed) gives way to the stat the meaning is sure of."""
+        names Attack, means Attack speed) gives way to the stat the meaning is sure of, or
+        to a narrower stat ("hp" and "hp regen") the meaning is surer of."""
         if len(exact) != 1:
             return exact
         best = max(stat_scores, key=stat_scores.get)
+        lead = stat_scores[best] - stat_scores[exact[0]]
         if best != exact[0] and stat_scores[best] >= self.thresholds.sure \
-                and stat_scores[best] - stat_scores[exact[0]] >= self.thresholds.prefer:
+                and lead >= self.thresholds.prefer:
             return (best,)
+        if best in self._narrower.get(exact[0], ()) and lead >= self.thresholds.narrower \
+                and stat_scores[best] >= self.thresholds.stat:
+            return (best,)  # "hp per second" names Health, means Health regen
         return exact
 
     def _exact(self, text: str, hits: Sequence[TermHit], stat_scores: dict[str, float],
@@ -379,32 +375,6 @@ class QuestionReader:
         written = _fold(text[hit.start:hit.end])
         return written != _fold(hit.raw) and all(w in self._english for w in written.split())
 
-    def _follow(self, reading: Understanding, previous: Understanding | None) -> Understanding:
-        """An elliptical question takes what it leaves out from the one before it: "and your
-        defense?" keeps the patch, "what about as of W44?" keeps the stats, "and compared to
-        Thalriel?" keeps the stats; a whole new question stands alone."""
-        if previous is None or len(reading.text.split()) > MAX_FOLLOW_UP_WORDS:
-            return reading
-        if reading.kind == "compare":
-            if reading.stats or not previous.stats:
-                return reading
-            return replace(reading, stats=previous.stats, patch=reading.patch or previous.patch,
-                           follow_up=True)
-        if reading.kind == "stats" and reading.stats:
-            if previous.kind in ("compare", "changes"):
-                return replace(reading, kind=previous.kind, other=previous.other,
-                               since=previous.since, patch=reading.patch or previous.patch,
-                               follow_up=True)
-            if reading.patch is None and previous.patch is not None:
-                return replace(reading, patch=previous.patch, follow_up=True)
-            return replace(reading, follow_up=previous.kind == "stats")
-        if not reading.stats and (reading.patch or reading.since) and previous.kind != "lore":
-            return replace(previous, text=reading.text, patch=reading.patch or previous.patch,
-                           since=reading.since or previous.since, follow_up=True,
-                           vector=reading.vector, stat_scores=reading.stat_scores,
-                           kind_scores=reading.kind_scores)
-        return reading
-
     def _roster(self, text: str, exact: tuple[str, ...], semantic: tuple[str, ...],
                 vector: np.ndarray, score: float, nearest: bool) -> RosterAsk | None:
         """The stat, filter, count and order of a question about the whole roster, or None
@@ -434,6 +404,14 @@ def _names_re(names: Iterable[str]) -> re.Pattern[str]:
     alternatives = sorted({re.escape(n.removeprefix("the ")) for n in names}, key=len,
                           reverse=True)
     return re.compile(rf"\b(?:the\s+)?(?:{'|'.join(alternatives)})s?\b", re.IGNORECASE)
+
+
+def _compound(text: str, hits: Sequence[TermHit]) -> bool:
+    """Whether two terms of different stats stand side by side, with nothing between them
+    ("mana regen"; not "mana, regen" or "hp and mana")."""
+    ordered = sorted(hits, key=lambda h: h.start)
+    return any(a.stat != b.stat and not text[a.end:b.start].strip()
+               for a, b in pairwise(ordered))
 
 
 def _masked(text: str, hits: Sequence[TermHit]) -> str:
