@@ -42,16 +42,19 @@ KEYS = {
     "source",
     "speaker",
 }
+MIN_TOTAL = 1600
 MIN_KIND = {
-    "stats": 200,
-    "all": 30,
-    "changes": 60,
-    "compare": 40,
-    "lore": 40,
-    "smalltalk": 60,
-    "unknown_stat": 40,
-    "roster": 110,
+    "stats": 700,
+    "all": 70,
+    "changes": 160,
+    "compare": 100,
+    "lore": 90,
+    "smalltalk": 120,
+    "unknown_stat": 100,
+    "roster": 230,
 }
+# Every kind is measured on at least this many held-out questions (by the split rule).
+MIN_HELD_KIND = 30
 # What the end-to-end answers bench (bench/bench_answers.py) draws from the held-out half, with
 # margin: it also drops any question that is word for word one of the parser's examples.
 MIN_HELD_ONE_STAT = 150  # kind stats, exactly one stat, no patch
@@ -238,6 +241,7 @@ def main(argv):
         for r in held_rows
         if r["kind"] == "stats" and len(r["stats"]) == 1 and r["patch"] is None
     )
+    held_kind = collections.Counter(r["kind"] for r in held_rows)
     held_ro = [r["roster"] for r in held_rows if r["kind"] == "roster"]
     held_ro_role = sum(x["role"] is not None for x in held_ro)
     print("\nstats: %d with 2+ stats, %d as of a patch" % (multi, at_patch))
@@ -249,6 +253,7 @@ def main(argv):
     )
     print("roster: %d with a role filter (%d naming a group of roles)" % (ro_role, ro_group))
     print("split: %d held-out, %d tuning" % (held, len(rows) - held))
+    show("held-out per kind", held_kind, KINDS)
     show("held-out one-stat questions (kind=stats, one stat, no patch)", held_one, stats)
     print(
         "held-out: %d one-stat questions, %d roster questions (%d with a role filter)"
@@ -256,20 +261,22 @@ def main(argv):
     )
 
     problems = []
-    if len(rows) < 1000:
-        problems.append("total %d < 1000" % len(rows))
+    if len(rows) < MIN_TOTAL:
+        problems.append("total %d < %d" % (len(rows), MIN_TOTAL))
     for k, m in MIN_KIND.items():
         if kind_c[k] < m:
             problems.append("kind %s: %d < %d" % (k, kind_c[k], m))
+        if held_kind[k] < MIN_HELD_KIND:
+            problems.append("kind %s: %d held-out < %d" % (k, held_kind[k], MIN_HELD_KIND))
     for s in stats:
         if stat_kind_c[s] < 10:
             problems.append("stat %s: %d stats questions < 10" % (s, stat_kind_c[s]))
         if hand_stat[s] < 12:
             problems.append("stat %s: %d hand-written questions < 12" % (s, hand_stat[s]))
-    if multi < 40:
-        problems.append("multi-stat questions %d < 40" % multi)
-    if at_patch < 25:
-        problems.append("as-of-patch questions %d < 25" % at_patch)
+    if multi < 130:
+        problems.append("multi-stat questions %d < 130" % multi)
+    if at_patch < 75:
+        problems.append("as-of-patch questions %d < 75" % at_patch)
     if ro_stats != set(stats):
         problems.append(f"roster misses stats {sorted(set(stats) - ro_stats)}")
     if ro_fac != FACTIONS:

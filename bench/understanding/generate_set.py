@@ -3,7 +3,8 @@
     python bench/understanding/generate_set.py
 
 writes bench/understanding/generated.jsonl, byte-for-byte the same on every run.
-Pure stdlib. Every template and word list lives in this file; it reads only the
+Pure stdlib. Every template and word list lives in this file or, for the third round, in
+third_round.py beside it; it reads only the
 game data (schema stat names, roster, factions, patch ids) and handwritten.jsonl
 (to avoid duplicating a hand-written question).
 """
@@ -13,6 +14,8 @@ import json
 import os
 import random
 import unicodedata
+
+import third_round
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -1603,6 +1606,10 @@ def main():
             )
 
         tries(role_q, 1)
+
+    # ---- third round (third_round.py): new templates and words for every kind, from a random
+    # generator of its own, so that nothing above changes
+    third_round.generate(random.Random(SEED + 3), roster, patches, protected, emit)
 
     with open(OUT, "w", encoding="utf-8") as fh:
         for r in rows:
