@@ -22,14 +22,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
-from itertools import pairwise
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from bot.intents import Thresholds, load_intents
+from bot.nearest import best_by_label, label_groups
+from bot.question_text import fold_cached, has_compound, mask_terms, names_re, without_name
 from bot.questions import (
     PATCH_RE,
     SHORT_PATCH_RE,
@@ -42,15 +42,12 @@ from bot.questions import (
 from bot.reading import Understanding, follow
 from bot.roster_words import RosterAsk, RosterWords
 from bot.spelling import Speller, vocabulary_words, words_of
-from characters.resolve import fold
 from characters.world import Character, World
 from stats_db.embed import minilm_model_dir
 
 log = logging.getLogger(__name__)
 
 THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
-# What a stat term becomes when the kind of question is read ("has your attack changed?").
-MASK_WORD = "attack"
 # ... and what the game's own place and role names become, words the embedder knows
 # ("what's life like in Varnholt?" reads as "... in the homeland?").
 PLACE_WORD = "the homeland"
@@ -88,17 +85,17 @@ class QuestionReader:
         stat_texts = [(m.name, t) for m in self.meanings.stats
                       for t in (m.description, *m.phrasings, *m.examples)]
         # The kinds' examples are read as the questions are: with their stat words masked.
-        self._places = _names_re(c.region for c in world.characters)
-        self._role_re = _names_re(c.role for c in world.characters)
+        self._places = names_re(c.region for c in world.characters)
+        self._role_re = names_re(c.role for c in world.characters)
         kind_texts = [(k, self._places.sub(PLACE_WORD, t) if k in UNMASKED_KINDS
                        else self._kind_text(self._places.sub(PLACE_WORD, t)))
                       for k, texts in intents.items() for t in texts]
         sup_texts = [(f"{m.name}|{d}", t) for m in self.meanings.stats
                      for d, pool in (("most", m.most), ("least", m.least)) for t in pool]
         filler_texts = [("filler", t) for t in filler]
-        self._stat_groups = self._groups([s for s, _ in stat_texts])
-        self._kind_groups = self._groups([k for k, _ in kind_texts])
-        self._sup_groups = self._groups([s for s, _ in sup_texts])
+        self._stat_groups = label_groups([s for s, _ in stat_texts])
+        self._kind_groups = label_groups([k for k, _ in kind_texts])
+        self._sup_groups = label_groups([s for s, _ in sup_texts])
         banks = (stat_texts, kind_texts, sup_texts, filler_texts)
         matrix = self._bank([t for bank in banks for _, t in bank], cache_dir)
         ends = np.cumsum([len(bank) for bank in banks])
@@ -112,7 +109,7 @@ class QuestionReader:
         hits = self._terms(text) if hits is None else hits
         return self._role_re.sub(
             lambda m: ROLES_WORD if m.group().lower().endswith("s") else ROLE_WORD,
-            _masked(text, hits))
+            mask_terms(text, hits))
 
     def _terms(self, text: str) -> list[TermHit]:
         """The stat terms of `text`; real words and the roster's names are no typos."""
@@ -148,32 +145,6 @@ class QuestionReader:
 
     # --- scores -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _groups(labels: list[str]) -> list[tuple[str, int, int]]:
-        """(label, start, end) of each run of equal labels (the banks are built label by
-        label)."""
-        out: list[tuple[str, int, int]] = []
-        for i, label in enumerate(labels):
-            if out and out[-1][0] == label:
-                out[-1] = (label, out[-1][1], i + 1)
-            else:
-                out.append((label, i, i + 1))
-        return out
-
-    @staticmethod
-    def _best(sims: np.ndarray, groups: list[tuple[str, int, int]], top: int = 1,
-              ) -> dict[str, float]:
-        """Each label's score: the mean of its `top` nearest examples."""
-        out: dict[str, float] = {}
-        for label, start, end in groups:
-            part = sims[start:end]
-            if top == 1 or len(part) <= top:
-                value = float(part.max()) if top == 1 else float(part.mean())
-            else:
-                value = float(np.partition(part, -top)[-top:].mean())
-            out[label] = max(value, out.get(label, -1.0))
-        return out
-
     def _kind_scores(self, masked: np.ndarray, plain: np.ndarray) -> dict[str, float]:
         """Each kind's score: its examples against the question with its stat words masked,
         or as written for a kind whose stat words are part of it ("mana regen", "armour
@@ -182,7 +153,7 @@ class QuestionReader:
         out = {}
         for label, start, end in self._kind_groups:
             sims = plain_sims if label in UNMASKED_KINDS else masked_sims
-            out |= self._best(sims, [(label, start, end)], top=2)
+            out |= best_by_label(sims, [(label, start, end)], top=2)
         return out
 
     def semantic_stats(self, stat_scores: dict[str, float]) -> tuple[str, ...]:
@@ -219,7 +190,7 @@ class QuestionReader:
         # a question on several stats on its own.
         plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", spelled))
         if other is not None:
-            plain = _without_name(plain, other)
+            plain = without_name(plain, other)
         plain = self._places.sub(PLACE_WORD, " ".join(plain.split()) or spelled)
         vectors_of: dict[str, np.ndarray] = {}
         parts = [p for p in SEGMENT_RE.split(plain) if p.strip()] if len(self._filler) else []
@@ -232,27 +203,22 @@ class QuestionReader:
             hits, masked, clauses = self._split(plain)
             self._embed_into(vectors_of, [plain, masked, *clauses])
         vector = vectors_of[plain]
-        stat_scores = self._best(self._stats @ vector, self._stat_groups)
+        stat_scores = best_by_label(self._stats @ vector, self._stat_groups)
         kind_scores = self._kind_scores(vectors_of[masked], vector)
         exact = self._exact(plain, hits, stat_scores, clauses)
         semantic = self.semantic_stats(stat_scores)
-        by_clause: list[str] = []  # a clause with no stat word that is sure of its stat
-        for clause in clauses:
-            if not self._terms(clause):
-                scores = self._best(self._stats @ vectors_of[clause], self._stat_groups)
-                found = max(scores, key=scores.get)
-                if scores[found] >= self.thresholds.clause:
-                    by_clause.append(found)
+        by_clause, dropped = self._clause_stats(clauses, hits, vectors_of)
         semantic = tuple(dict.fromkeys((*semantic, *by_clause)))
         exact = self._prefer_meaning(exact, stat_scores)
-        if exact and any(s not in exact for s in by_clause):
-            exact = tuple(n for n in self.schema.names if n in (*exact, *by_clause))
+        if exact and (dropped or any(s not in exact for s in by_clause)):
+            exact = tuple(n for n in self.schema.names
+                          if n in (*exact, *by_clause) and n not in dropped)
         kind = max(kind_scores, key=kind_scores.get)
         if kind_scores["changes"] >= kind_scores[kind] - self.thresholds.changes_bias:
             kind = "changes"
         # Two stat words run together ("mana regen", "crit damage") may be one stat the game
         # does not have: then the unknown kind need only come this close to the nearest.
-        compound = _compound(plain, hits)
+        compound = has_compound(plain, hits)
         if compound and \
                 kind_scores["unknown_stat"] >= kind_scores[kind] - self.thresholds.compound:
             kind = "unknown_stat"
@@ -290,6 +256,36 @@ class QuestionReader:
         else:
             reading = Understanding(kind=kind, **base)
         return follow(reading, previous)
+
+    def _clause_stats(self, clauses: Sequence[str], hits: Sequence[TermHit],
+                      vectors_of: dict[str, np.ndarray]) -> tuple[list[str], set[str]]:
+        """Each clause of a question on several stats read on its own: the stats a clause
+        adds (one with no stat word that is sure of its stat; one whose everyday stat word its
+        own meaning confirms, "mana capacity and life points"; a narrower stat its meaning
+        prefers, "price and health recovery rate"), and the stat words the clauses read as
+        another stat. Only stats of the whole question's words count ("hp/s" is no "hp")."""
+        added: list[str] = []
+        named: set[str] = {h.stat for h in hits}
+        kept_by: list[tuple[str, ...]] = []
+        swapped: set[str] = set()
+        for clause in clauses:
+            scores = best_by_label(self._stats @ vectors_of[clause], self._stat_groups)
+            own = self._terms(clause)
+            if not own:
+                found = max(scores, key=scores.get)
+                if scores[found] >= self.thresholds.clause:
+                    added.append(found)
+                continue
+            read = self._exact(clause, own, scores, [clause])
+            preferred = self._prefer_meaning(read, scores)
+            if preferred != read:
+                swapped.update(read)
+            kept = tuple(s for s in preferred if s in named or any(
+                s in self._narrower.get(n, ()) for n in named))
+            kept_by.append(kept)
+            added += kept
+        dropped = {s for s in swapped if not any(s in kept for kept in kept_by)}
+        return added, dropped
 
     def _kind_wins(self, kind: str, score: float, best_stat: float, named: bool) -> bool:
         """Whether a kind with no stat (lore, small talk, ...) is this much nearer than any
@@ -353,13 +349,13 @@ class QuestionReader:
         weak = [self._weak(text, h) for h in hits]
         plain_hit = not all(weak)
         bar = self.thresholds.ambiguous_beside if plain_hit else self.thresholds.stat
-        items = {_fold(c) for c in clauses}
+        items = {fold_cached(c) for c in clauses}
         best = max(stat_scores.values(), default=0.0)
         out: list[str] = []
         for hit, is_weak in zip(hits, weak, strict=True):
             stat, raw = hit.stat, hit.raw
             score = stat_scores.get(stat, 0.0)
-            if is_weak and _fold(raw) not in items and (
+            if is_weak and fold_cached(raw) not in items and (
                     score < max(bar, self.thresholds.stat)
                     or score < best - self.thresholds.ambiguous_margin):
                 continue
@@ -372,8 +368,8 @@ class QuestionReader:
         another form of the term ("attacks" for Attack)."""
         if hit.raw in self.meanings.ambiguous_terms:
             return True
-        written = _fold(text[hit.start:hit.end])
-        return written != _fold(hit.raw) and all(w in self._english for w in written.split())
+        written = fold_cached(text[hit.start:hit.end])
+        return written != fold_cached(hit.raw) and all(w in self._english for w in written.split())
 
     def _roster(self, text: str, exact: tuple[str, ...], semantic: tuple[str, ...],
                 vector: np.ndarray, score: float, nearest: bool) -> RosterAsk | None:
@@ -389,45 +385,6 @@ class QuestionReader:
             return None
         stat = exact[0] if exact else semantic[0] if semantic else signals.sup_stat
         if stat is None:
-            sims = self._best(self._sups @ vector, self._sup_groups)
+            sims = best_by_label(self._sups @ vector, self._sup_groups)
             stat = max(sims, key=sims.get).split("|")[0]
         return self._roster_words.ask(signals, stat)
-
-
-@lru_cache(maxsize=4096)
-def _fold(phrase: str) -> str:
-    return fold(phrase)
-
-
-def _names_re(names: Iterable[str]) -> re.Pattern[str]:
-    """A pattern for any of `names` (a leading "the" included, a plural "s" allowed)."""
-    alternatives = sorted({re.escape(n.removeprefix("the ")) for n in names}, key=len,
-                          reverse=True)
-    return re.compile(rf"\b(?:the\s+)?(?:{'|'.join(alternatives)})s?\b", re.IGNORECASE)
-
-
-def _compound(text: str, hits: Sequence[TermHit]) -> bool:
-    """Whether two terms of different stats stand side by side, with nothing between them
-    ("mana regen"; not "mana, regen" or "hp and mana")."""
-    ordered = sorted(hits, key=lambda h: h.start)
-    return any(a.stat != b.stat and not text[a.end:b.start].strip()
-               for a, b in pairwise(ordered))
-
-
-def _masked(text: str, hits: Sequence[TermHit]) -> str:
-    """`text` with each stat term replaced by one stat word (MASK_WORD)."""
-    out, at = [], 0
-    for hit in sorted(hits, key=lambda h: h.start):
-        out += [text[at:hit.start], MASK_WORD]
-        at = hit.end
-    out.append(text[at:])
-    return "".join(out)
-
-
-def _without_name(text: str, character: Character) -> str:
-    """`text` with the character's name (full, first, or an alias) taken out."""
-    out = text
-    for name in sorted((character.name, *character.aliases, character.first_name), key=len,
-                       reverse=True):
-        out = re.sub(re.escape(name), " ", out, flags=re.IGNORECASE)
-    return out
