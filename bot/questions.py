@@ -54,6 +54,22 @@ def _terms(schema: StatSchema, meanings: Meanings | None = None) -> tuple[_Term,
     return tuple(sorted(seen.values(), key=lambda t: (-len(" ".join(t.words)), t.words)))
 
 
+@cache
+def narrower_stats(schema: StatSchema, meanings: Meanings | None = None,
+                   ) -> dict[str, frozenset[str]]:
+    """For each stat, the stats with a term that holds one of its terms ("hp regen" holds
+    "hp": Health regen is narrower than Health; "attack speed" holds "attack")."""
+    terms = _terms(schema, meanings)
+    out: dict[str, set[str]] = {}
+    for long in terms:
+        for short in terms:
+            n = len(short.words)
+            if short.stat != long.stat and n < len(long.words) and any(
+                    long.words[i:i + n] == short.words for i in range(len(long.words) - n + 1)):
+                out.setdefault(short.stat, set()).add(long.stat)
+    return {stat: frozenset(found) for stat, found in out.items()}
+
+
 def _words(text: str) -> list[tuple[str, str, int]]:
     """(folded word, word as written, where it starts in `text`) triples."""
     out = []

@@ -5,6 +5,7 @@ decides from these and from the meaning whether a question is about the roster."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -63,6 +64,11 @@ class RosterWords:
             self.faction_words.setdefault(fold(faction.name), faction.id)
         roles = sorted({c.role for c in world.characters})
         self.roles = {fold(r): (r,) for r in roles} | {fold(r) + "s": (r,) for r in roles}
+        words = {w for s in world.schema.stats
+                 for t in (s.label, s.name.replace("_", " "), *s.synonyms,
+                           *self.meanings[s.name].abbreviations) for w in fold(t).split()}
+        self._stat_words = "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+        self._gapped_res: dict[str, re.Pattern[str]] = {}
         for group, members in self.meanings.role_groups.items():
             self.roles.setdefault(fold(group), tuple(members))
             self.roles.setdefault(fold(group) + "s", tuple(members))
@@ -72,13 +78,16 @@ class RosterWords:
         words = fold(text).split()
         folded = f" {' '.join(words)} "
         sup_stat, lowest, superlative = None, False, False
-        for meaning in self.meanings.stats:  # a stat's own superlative ("cheapest") settles it
-            for direction, pool in (("least", meaning.least), ("most", meaning.most)):
-                if any(f" {_fold(p)}" in folded for p in pool):
-                    sup_stat, lowest, superlative = meaning.name, direction == "least", True
-                    break
-            if sup_stat:
-                break
+        # A stat's own superlative ("cheapest") settles it: the longest that the words hold,
+        # as listed or with one word inside it that is no stat word ("hits the softest").
+        found = [(len(p.split()), as_listed, m.name, d == "least")
+                 for m in self.meanings.stats
+                 for d, pool in (("least", m.least), ("most", m.most)) for p in pool
+                 for as_listed in (f" {_fold(p)}" in folded,)
+                 if as_listed or self._gapped(p).search(folded)]
+        if found:
+            _, _, sup_stat, lowest = max(found)
+            superlative = True
         if _has_any(folded, self.meanings.lowest_words):
             lowest = superlative = True
         superlative = superlative or _has_any(folded, self.meanings.highest_words)
@@ -87,6 +96,15 @@ class RosterWords:
                       if (w.isdigit() and 1 < int(w) <= MAX_COUNT) or w in NUMBER_WORDS), 0)
         return RosterSignals(sup_stat, lowest, superlative, self.faction_in(words), tuple(roles),
                              count, _has_any(folded, self.meanings.roster_words))
+
+    def _gapped(self, phrase: str) -> re.Pattern[str]:
+        """A superlative with room for one word that is no stat word between its words."""
+        if phrase not in self._gapped_res:
+            first, *rest = _fold(phrase).split()
+            gap = rf"(?: (?!(?:{self._stat_words}) )\S+)?"
+            self._gapped_res[phrase] = re.compile(
+                f" {re.escape(first)}" + "".join(f"{gap} {re.escape(w)}" for w in rest))
+        return self._gapped_res[phrase]
 
     def faction_in(self, words: list[str]) -> str | None:
         """The faction a word of the question names ("elves", "dwarvish"), typos allowed."""

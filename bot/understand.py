@@ -14,7 +14,7 @@ intents.json's filler examples than any question. Then two steps, both over data
    `python -m bench understand --tune` on the tuning part of the understanding set only).
 
 A comparison needs a real character's name; a follow-up ("and your defense?", "what about as
-of W44?") takes what it leaves out from the question before it.
+of W44?") takes what it leaves out from the question before it (`bot.reading`).
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from bot.intents import Thresholds, load_intents
+from bot.nearest import best_by_label, label_groups
+from bot.question_text import fold_cached, has_compound, mask_terms, names_re, without_name
 from bot.questions import (
     PATCH_RE,
     SHORT_PATCH_RE,
@@ -37,19 +37,17 @@ from bot.questions import (
     TermHit,
     find_patch,
     find_terms,
+    narrower_stats,
 )
+from bot.reading import Understanding, follow
 from bot.roster_words import RosterAsk, RosterWords
 from bot.spelling import Speller, vocabulary_words, words_of
-from characters.resolve import fold
 from characters.world import Character, World
 from stats_db.embed import minilm_model_dir
 
 log = logging.getLogger(__name__)
 
-MAX_FOLLOW_UP_WORDS = 7
 THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
-# What a stat term becomes when the kind of question is read ("has your attack changed?").
-MASK_WORD = "attack"
 # ... and what the game's own place and role names become, words the embedder knows
 # ("what's life like in Varnholt?" reads as "... in the homeland?").
 PLACE_WORD = "the homeland"
@@ -66,23 +64,6 @@ UNMASKED_KINDS = frozenset({"unknown_stat"})
 CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Understanding:
-    """What a question asks, by words and by meaning."""
-
-    text: str
-    kind: str
-    stats: tuple[str, ...] = ()
-    patch: str | None = None
-    since: str | None = None
-    other: Character | None = None
-    roster: RosterAsk | None = None
-    follow_up: bool = False
-    stat_scores: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
-    kind_scores: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
-    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
-
-
 class QuestionReader:
     """Reads a question against the stat meanings and the kinds' examples (embedded once)."""
 
@@ -96,6 +77,7 @@ class QuestionReader:
         intents, filler, measured = load_intents(world.root)
         self.thresholds = thresholds or measured
         self._roster_words = RosterWords(world)
+        self._narrower = narrower_stats(self.schema, self.meanings)
         self._names = frozenset(words_of(
             t for c in world.characters for t in (c.name, *c.aliases, c.region, c.role)))
         self._english = english if english is not None else vocabulary_words(
@@ -103,17 +85,17 @@ class QuestionReader:
         stat_texts = [(m.name, t) for m in self.meanings.stats
                       for t in (m.description, *m.phrasings, *m.examples)]
         # The kinds' examples are read as the questions are: with their stat words masked.
-        self._places = _names_re(c.region for c in world.characters)
-        self._role_re = _names_re(c.role for c in world.characters)
+        self._places = names_re(c.region for c in world.characters)
+        self._role_re = names_re(c.role for c in world.characters)
         kind_texts = [(k, self._places.sub(PLACE_WORD, t) if k in UNMASKED_KINDS
                        else self._kind_text(self._places.sub(PLACE_WORD, t)))
                       for k, texts in intents.items() for t in texts]
         sup_texts = [(f"{m.name}|{d}", t) for m in self.meanings.stats
                      for d, pool in (("most", m.most), ("least", m.least)) for t in pool]
         filler_texts = [("filler", t) for t in filler]
-        self._stat_groups = self._groups([s for s, _ in stat_texts])
-        self._kind_groups = self._groups([k for k, _ in kind_texts])
-        self._sup_groups = self._groups([s for s, _ in sup_texts])
+        self._stat_groups = label_groups([s for s, _ in stat_texts])
+        self._kind_groups = label_groups([k for k, _ in kind_texts])
+        self._sup_groups = label_groups([s for s, _ in sup_texts])
         banks = (stat_texts, kind_texts, sup_texts, filler_texts)
         matrix = self._bank([t for bank in banks for _, t in bank], cache_dir)
         ends = np.cumsum([len(bank) for bank in banks])
@@ -127,7 +109,7 @@ class QuestionReader:
         hits = self._terms(text) if hits is None else hits
         return self._role_re.sub(
             lambda m: ROLES_WORD if m.group().lower().endswith("s") else ROLE_WORD,
-            _masked(text, hits))
+            mask_terms(text, hits))
 
     def _terms(self, text: str) -> list[TermHit]:
         """The stat terms of `text`; real words and the roster's names are no typos."""
@@ -163,32 +145,6 @@ class QuestionReader:
 
     # --- scores -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _groups(labels: list[str]) -> list[tuple[str, int, int]]:
-        """(label, start, end) of each run of equal labels (the banks are built label by
-        label)."""
-        out: list[tuple[str, int, int]] = []
-        for i, label in enumerate(labels):
-            if out and out[-1][0] == label:
-                out[-1] = (label, out[-1][1], i + 1)
-            else:
-                out.append((label, i, i + 1))
-        return out
-
-    @staticmethod
-    def _best(sims: np.ndarray, groups: list[tuple[str, int, int]], top: int = 1,
-              ) -> dict[str, float]:
-        """Each label's score: the mean of its `top` nearest examples."""
-        out: dict[str, float] = {}
-        for label, start, end in groups:
-            part = sims[start:end]
-            if top == 1 or len(part) <= top:
-                value = float(part.max()) if top == 1 else float(part.mean())
-            else:
-                value = float(np.partition(part, -top)[-top:].mean())
-            out[label] = max(value, out.get(label, -1.0))
-        return out
-
     def _kind_scores(self, masked: np.ndarray, plain: np.ndarray) -> dict[str, float]:
         """Each kind's score: its examples against the question with its stat words masked,
         or as written for a kind whose stat words are part of it ("mana regen", "armour
@@ -197,7 +153,7 @@ class QuestionReader:
         out = {}
         for label, start, end in self._kind_groups:
             sims = plain_sims if label in UNMASKED_KINDS else masked_sims
-            out |= self._best(sims, [(label, start, end)], top=2)
+            out |= best_by_label(sims, [(label, start, end)], top=2)
         return out
 
     def semantic_stats(self, stat_scores: dict[str, float]) -> tuple[str, ...]:
@@ -234,7 +190,7 @@ class QuestionReader:
         # a question on several stats on its own.
         plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", spelled))
         if other is not None:
-            plain = _without_name(plain, other)
+            plain = without_name(plain, other)
         plain = self._places.sub(PLACE_WORD, " ".join(plain.split()) or spelled)
         vectors_of: dict[str, np.ndarray] = {}
         parts = [p for p in SEGMENT_RE.split(plain) if p.strip()] if len(self._filler) else []
@@ -247,31 +203,32 @@ class QuestionReader:
             hits, masked, clauses = self._split(plain)
             self._embed_into(vectors_of, [plain, masked, *clauses])
         vector = vectors_of[plain]
-        stat_scores = self._best(self._stats @ vector, self._stat_groups)
+        stat_scores = best_by_label(self._stats @ vector, self._stat_groups)
         kind_scores = self._kind_scores(vectors_of[masked], vector)
         exact = self._exact(plain, hits, stat_scores, clauses)
         semantic = self.semantic_stats(stat_scores)
-        by_clause: list[str] = []  # a clause with no stat word that is sure of its stat
-        for clause in clauses:
-            if not self._terms(clause):
-                scores = self._best(self._stats @ vectors_of[clause], self._stat_groups)
-                found = max(scores, key=scores.get)
-                if scores[found] >= self.thresholds.clause:
-                    by_clause.append(found)
+        by_clause, dropped = self._clause_stats(clauses, hits, vectors_of)
         semantic = tuple(dict.fromkeys((*semantic, *by_clause)))
         exact = self._prefer_meaning(exact, stat_scores)
-        if exact and any(s not in exact for s in by_clause):
-            exact = tuple(n for n in self.schema.names if n in (*exact, *by_clause))
+        if exact and (dropped or any(s not in exact for s in by_clause)):
+            exact = tuple(n for n in self.schema.names
+                          if n in (*exact, *by_clause) and n not in dropped)
         kind = max(kind_scores, key=kind_scores.get)
         if kind_scores["changes"] >= kind_scores[kind] - self.thresholds.changes_bias:
             kind = "changes"
+        # Two stat words run together ("mana regen", "crit damage") may be one stat the game
+        # does not have: then the unknown kind need only come this close to the nearest.
+        compound = has_compound(plain, hits)
+        if compound and \
+                kind_scores["unknown_stat"] >= kind_scores[kind] - self.thresholds.compound:
+            kind = "unknown_stat"
         stats = exact or semantic
         best_stat = max(stat_scores.values())
         base = dict(text=text, patch=patch, since=since, stat_scores=stat_scores,
                     kind_scores=kind_scores, vector=vector)
         if other is not None:
-            return self._follow(Understanding(kind="compare", stats=stats, other=other, **base),
-                                previous)
+            return follow(Understanding(kind="compare", stats=stats, other=other, **base),
+                          previous)
         chatter = kind == "smalltalk" and self._kind_wins(
             kind, kind_scores[kind], best_stat, bool(exact))
         plain_named = {h.stat for h in hits if not self._weak(plain, h)}
@@ -288,7 +245,7 @@ class QuestionReader:
                 base.update(since=patch, patch=None)  # "weaker than in W44": since W44
             reading = Understanding(kind="changes", stats=stats, **base)
         elif kind in KIND_MARGINS and self._kind_wins(kind, kind_scores[kind], best_stat,
-                                                      bool(exact)):
+                                                      bool(exact) and not compound):
             reading = Understanding(kind="all" if kind == "all_stats" else kind, **base)
         elif exact:
             reading = Understanding(kind="stats", stats=exact, **base)
@@ -298,7 +255,37 @@ class QuestionReader:
             reading = Understanding(kind="all", **base)
         else:
             reading = Understanding(kind=kind, **base)
-        return self._follow(reading, previous)
+        return follow(reading, previous)
+
+    def _clause_stats(self, clauses: Sequence[str], hits: Sequence[TermHit],
+                      vectors_of: dict[str, np.ndarray]) -> tuple[list[str], set[str]]:
+        """Each clause of a question on several stats read on its own: the stats a clause
+        adds (one with no stat word that is sure of its stat; one whose everyday stat word its
+        own meaning confirms, "mana capacity and life points"; a narrower stat its meaning
+        prefers, "price and health recovery rate"), and the stat words the clauses read as
+        another stat. Only stats of the whole question's words count ("hp/s" is no "hp")."""
+        added: list[str] = []
+        named: set[str] = {h.stat for h in hits}
+        kept_by: list[tuple[str, ...]] = []
+        swapped: set[str] = set()
+        for clause in clauses:
+            scores = best_by_label(self._stats @ vectors_of[clause], self._stat_groups)
+            own = self._terms(clause)
+            if not own:
+                found = max(scores, key=scores.get)
+                if scores[found] >= self.thresholds.clause:
+                    added.append(found)
+                continue
+            read = self._exact(clause, own, scores, [clause])
+            preferred = self._prefer_meaning(read, scores)
+            if preferred != read:
+                swapped.update(read)
+            kept = tuple(s for s in preferred if s in named or any(
+                s in self._narrower.get(n, ()) for n in named))
+            kept_by.append(kept)
+            added += kept
+        dropped = {s for s in swapped if not any(s in kept for kept in kept_by)}
+        return added, dropped
 
     def _kind_wins(self, kind: str, score: float, best_stat: float, named: bool) -> bool:
         """Whether a kind with no stat (lore, small talk, ...) is this much nearer than any
@@ -338,13 +325,18 @@ class QuestionReader:
     def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
                         ) -> tuple[str, ...]:
         """One stat word whose meaning the question does not carry ("how fast do you attack"
-        names Attack, means Attack speed) gives way to the stat the meaning is sure of."""
+        names Attack, means Attack speed) gives way to the stat the meaning is sure of, or
+        to a narrower stat ("hp" and "hp regen") the meaning is surer of."""
         if len(exact) != 1:
             return exact
         best = max(stat_scores, key=stat_scores.get)
+        lead = stat_scores[best] - stat_scores[exact[0]]
         if best != exact[0] and stat_scores[best] >= self.thresholds.sure \
-                and stat_scores[best] - stat_scores[exact[0]] >= self.thresholds.prefer:
+                and lead >= self.thresholds.prefer:
             return (best,)
+        if best in self._narrower.get(exact[0], ()) and lead >= self.thresholds.narrower \
+                and stat_scores[best] >= self.thresholds.stat:
+            return (best,)  # "hp per second" names Health, means Health regen
         return exact
 
     def _exact(self, text: str, hits: Sequence[TermHit], stat_scores: dict[str, float],
@@ -357,13 +349,13 @@ class QuestionReader:
         weak = [self._weak(text, h) for h in hits]
         plain_hit = not all(weak)
         bar = self.thresholds.ambiguous_beside if plain_hit else self.thresholds.stat
-        items = {_fold(c) for c in clauses}
+        items = {fold_cached(c) for c in clauses}
         best = max(stat_scores.values(), default=0.0)
         out: list[str] = []
         for hit, is_weak in zip(hits, weak, strict=True):
             stat, raw = hit.stat, hit.raw
             score = stat_scores.get(stat, 0.0)
-            if is_weak and _fold(raw) not in items and (
+            if is_weak and fold_cached(raw) not in items and (
                     score < max(bar, self.thresholds.stat)
                     or score < best - self.thresholds.ambiguous_margin):
                 continue
@@ -376,34 +368,8 @@ class QuestionReader:
         another form of the term ("attacks" for Attack)."""
         if hit.raw in self.meanings.ambiguous_terms:
             return True
-        written = _fold(text[hit.start:hit.end])
-        return written != _fold(hit.raw) and all(w in self._english for w in written.split())
-
-    def _follow(self, reading: Understanding, previous: Understanding | None) -> Understanding:
-        """An elliptical question takes what it leaves out from the one before it: "and your
-        defense?" keeps the patch, "what about as of W44?" keeps the stats, "and compared to
-        Thalriel?" keeps the stats; a whole new question stands alone."""
-        if previous is None or len(reading.text.split()) > MAX_FOLLOW_UP_WORDS:
-            return reading
-        if reading.kind == "compare":
-            if reading.stats or not previous.stats:
-                return reading
-            return replace(reading, stats=previous.stats, patch=reading.patch or previous.patch,
-                           follow_up=True)
-        if reading.kind == "stats" and reading.stats:
-            if previous.kind in ("compare", "changes"):
-                return replace(reading, kind=previous.kind, other=previous.other,
-                               since=previous.since, patch=reading.patch or previous.patch,
-                               follow_up=True)
-            if reading.patch is None and previous.patch is not None:
-                return replace(reading, patch=previous.patch, follow_up=True)
-            return replace(reading, follow_up=previous.kind == "stats")
-        if not reading.stats and (reading.patch or reading.since) and previous.kind != "lore":
-            return replace(previous, text=reading.text, patch=reading.patch or previous.patch,
-                           since=reading.since or previous.since, follow_up=True,
-                           vector=reading.vector, stat_scores=reading.stat_scores,
-                           kind_scores=reading.kind_scores)
-        return reading
+        written = fold_cached(text[hit.start:hit.end])
+        return written != fold_cached(hit.raw) and all(w in self._english for w in written.split())
 
     def _roster(self, text: str, exact: tuple[str, ...], semantic: tuple[str, ...],
                 vector: np.ndarray, score: float, nearest: bool) -> RosterAsk | None:
@@ -419,37 +385,6 @@ class QuestionReader:
             return None
         stat = exact[0] if exact else semantic[0] if semantic else signals.sup_stat
         if stat is None:
-            sims = self._best(self._sups @ vector, self._sup_groups)
+            sims = best_by_label(self._sups @ vector, self._sup_groups)
             stat = max(sims, key=sims.get).split("|")[0]
         return self._roster_words.ask(signals, stat)
-
-
-@lru_cache(maxsize=4096)
-def _fold(phrase: str) -> str:
-    return fold(phrase)
-
-
-def _names_re(names: Iterable[str]) -> re.Pattern[str]:
-    """A pattern for any of `names` (a leading "the" included, a plural "s" allowed)."""
-    alternatives = sorted({re.escape(n.removeprefix("the ")) for n in names}, key=len,
-                          reverse=True)
-    return re.compile(rf"\b(?:the\s+)?(?:{'|'.join(alternatives)})s?\b", re.IGNORECASE)
-
-
-def _masked(text: str, hits: Sequence[TermHit]) -> str:
-    """`text` with each stat term replaced by one stat word (MASK_WORD)."""
-    out, at = [], 0
-    for hit in sorted(hits, key=lambda h: h.start):
-        out += [text[at:hit.start], MASK_WORD]
-        at = hit.end
-    out.append(text[at:])
-    return "".join(out)
-
-
-def _without_name(text: str, character: Character) -> str:
-    """`text` with the character's name (full, first, or an alias) taken out."""
-    out = text
-    for name in sorted((character.name, *character.aliases, character.first_name), key=len,
-                       reverse=True):
-        out = re.sub(re.escape(name), " ", out, flags=re.IGNORECASE)
-    return out

@@ -11,6 +11,7 @@ from bot.questions import (
     find_terms,
     match_stat,
     name_prefixes,
+    narrower_stats,
     normalize_patch,
     split_quoted,
 )
@@ -63,6 +64,28 @@ def test_phrasal_synonyms_are_left_to_the_meaning_step(world):
 def test_longest_term_wins_over_its_parts(world):
     assert find_stats("attack speed", world.schema) == ("attack_speed",)
     assert find_stats("speed of attack", world.schema) == ("speed", "attack")
+
+
+def test_narrower_stats_are_those_whose_terms_hold_a_terms_words(world):
+    narrower = narrower_stats(world.schema, world.meanings)
+    assert "health_regen" in narrower["health"]  # "hp regen" holds "hp"
+    assert {"attack_speed", "attack_range"} <= narrower["attack"]
+    assert "attack_speed" in narrower["speed"]
+    assert "health" not in narrower.get("health_regen", ())
+    assert "cost" not in narrower
+
+
+def test_superlatives_with_a_word_inside_and_the_longest_first(world):
+    from bot.roster_words import RosterWords
+
+    words = RosterWords(world)
+    softest = words.signals("who hits the softest")
+    assert (softest.sup_stat, softest.lowest, softest.superlative) == ("attack", True, True)
+    assert words.signals("which dwarf heals the fastest").sup_stat == "health_regen"
+    assert words.signals("who is the fastest attacker").sup_stat == "attack_speed"
+    # the word inside may not be a stat word: "most attack speed" is no "most speed"
+    assert words.signals("who has the most attack speed").sup_stat is None
+    assert words.signals("who is the frailest ranger").lowest
 
 
 def test_real_words_and_roster_names_are_no_typos_of_a_term(world):

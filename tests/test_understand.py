@@ -152,6 +152,37 @@ def test_a_roster_ranks_by_the_plain_stat_word(read):
     assert (got.roster.stat, got.roster.faction, got.roster.count) == ("defense", "dwarvish", 3)
 
 
+@pytest.mark.parametrize(("question", "stats"), [
+    # one stat word whose narrower stat the meaning prefers ("hp" and "hp regen")
+    ("your attack distance?", ("attack_range",)),
+    ("what's your attack frequency", ("attack_speed",)),
+    ("health recovery rate?", ("health_regen",)),
+    # ... but the plain word alone stays itself
+    ("hp?", ("health",)),
+    # a slang ask to show a stat is no question about a change
+    ("drop ur toughness", ("defense",)),
+])
+def test_narrower_stats_and_slang_asks(read, question, stats):
+    got = read(question)
+    assert (got.kind, got.stats) == ("stats", stats)
+
+
+@pytest.mark.parametrize("question", ["mana regen?", "crit damage?"])
+def test_two_stat_words_run_together_may_be_a_stat_the_game_lacks(read, question):
+    assert read(question).kind == "unknown_stat"
+
+
+def test_each_clause_confirms_its_own_everyday_stat_word(read):
+    got = read("your mana reserves and life total?")  # "life" alone is an everyday word
+    assert (got.kind, set(got.stats)) == ("stats", {"mana", "health"})
+
+
+def test_a_superlative_with_a_word_inside(read):
+    got = read("who hits the softest")
+    assert got.kind == "roster"
+    assert (got.roster.stat, got.roster.lowest) == ("attack", True)
+
+
 def test_the_examples_are_embedded_once_and_cached(world, tmp_path):
     calls = []
     embedder = MiniLMEmbedder(threads=1)

@@ -1,0 +1,55 @@
+"""The text side of question understanding: stat words masked, names taken out, two stat
+words run together. Pure functions over text and `TermHit`s."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from itertools import pairwise
+
+from bot.questions import TermHit
+from characters.resolve import fold
+from characters.world import Character
+
+# What a stat term becomes when the kind of question is read ("has your attack changed?").
+MASK_WORD = "attack"
+
+
+@lru_cache(maxsize=4096)
+def fold_cached(phrase: str) -> str:
+    return fold(phrase)
+
+
+def names_re(names: Iterable[str]) -> re.Pattern[str]:
+    """A pattern for any of `names` (a leading "the" included, a plural "s" allowed)."""
+    alternatives = sorted({re.escape(n.removeprefix("the ")) for n in names}, key=len,
+                          reverse=True)
+    return re.compile(rf"\b(?:the\s+)?(?:{'|'.join(alternatives)})s?\b", re.IGNORECASE)
+
+
+def has_compound(text: str, hits: Sequence[TermHit]) -> bool:
+    """Whether two terms of different stats stand side by side, with nothing between them
+    ("mana regen"; not "mana, regen" or "hp and mana")."""
+    ordered = sorted(hits, key=lambda h: h.start)
+    return any(a.stat != b.stat and not text[a.end:b.start].strip()
+               for a, b in pairwise(ordered))
+
+
+def mask_terms(text: str, hits: Sequence[TermHit]) -> str:
+    """`text` with each stat term replaced by one stat word (MASK_WORD)."""
+    out, at = [], 0
+    for hit in sorted(hits, key=lambda h: h.start):
+        out += [text[at:hit.start], MASK_WORD]
+        at = hit.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def without_name(text: str, character: Character) -> str:
+    """`text` with the character's name (full, first, or an alias) taken out."""
+    out = text
+    for name in sorted((character.name, *character.aliases, character.first_name), key=len,
+                       reverse=True):
+        out = re.sub(re.escape(name), " ", out, flags=re.IGNORECASE)
+    return out
