@@ -159,10 +159,8 @@ def test_a_roster_ranks_by_the_plain_stat_word(read):
     ("health recovery rate?", ("health_regen",)),
     # ... but the plain word alone stays itself
     ("hp?", ("health",)),
-    # a slang ask to show a stat is no question about a change
-    ("drop ur toughness", ("defense",)),
 ])
-def test_narrower_stats_and_slang_asks(read, question, stats):
+def test_narrower_stats(read, question, stats):
     got = read(question)
     assert (got.kind, got.stats) == ("stats", stats)
 
