@@ -111,11 +111,7 @@ def _timed_batch(
 
     prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
     stamps: list[float] = []
-
-    def stamp() -> bool:  # asked once per step for the first row: a clock after each token
-        stamps.append(time.perf_counter())
-        return False
-
+    stamp = _stamper(stamps)  # asked once per step for the first row: a clock after each token
     batch = [Row(list(prompt), tokens, on_piece=lambda _: None,
                  is_cancelled=stamp if i == 0 else (lambda: False)) for i in range(rows)]
     started = time.perf_counter()

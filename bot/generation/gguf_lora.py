@@ -108,12 +108,17 @@ def converted_path(adapter_dir: Path, cache: Path) -> Path:
 
 def ensure_converted(adapter_dir: Path, base_gguf: Path, cache: Path) -> Path:
     """The adapter's GGUF for its present weights, converted now if the cache lacks it."""
+    return _ensure(adapter_dir, base_gguf, cache)[0]
+
+
+def _ensure(adapter_dir: Path, base_gguf: Path, cache: Path) -> tuple[Path, bool]:
+    """The adapter's GGUF, and whether it was converted just now (the source hashed once)."""
     target = converted_path(adapter_dir, cache)
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        heads, kv_heads = head_counts(base_gguf)
-        convert(adapter_dir, target, heads=heads, kv_heads=kv_heads)
-    return target
+    if target.is_file():
+        return target, False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    heads, kv_heads = head_counts(base_gguf)
+    return convert(adapter_dir, target, heads=heads, kv_heads=kv_heads), True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,9 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         if available():  # the copy prompts are read on, made once
             f16_copy(source.folder / source.gguf_file, config.cache_dir)
     for folder in folders:
-        fresh = not converted_path(folder, config.cache_dir).is_file()
         try:
-            path = ensure_converted(folder, source.folder / source.gguf_file, config.cache_dir)
+            path, fresh = _ensure(folder, source.folder / source.gguf_file, config.cache_dir)
         except (OSError, GenerationError) as exc:
             print(f"error: adapter {folder}: {exc}", file=sys.stderr)
             return 2
