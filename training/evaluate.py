@@ -133,6 +133,13 @@ def generate_on_engine(generator, adapter: str, conversations: list[list[Message
     return answers, lengths, (time.perf_counter() - started) / max(1, len(conversations))
 
 
+def sample(answer: Answer) -> dict[str, object]:
+    """One judged answer as the report keeps it."""
+    return {"id": answer.example_id, "question": answer.question, "answer": answer.answer,
+            "voice": answer.voice, "numbers_ok": answer.numbers_ok,
+            "attributed": answer.attributed, "grounded": answer.grounded}
+
+
 def summarise(answers: list[Answer], seconds: float) -> dict[str, object]:
     checked = [a.numbers_ok for a in answers if a.numbers_ok is not None]
     strict = [a.numbers_ok and a.attributed for a in answers if a.numbers_ok is not None]
@@ -197,10 +204,7 @@ def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
             judged = [judge(setup, e, t, n) for e, t, n in zip(examples, texts, lengths,
                                                                    strict=True)]
             result[setup] = summarise(judged, seconds)
-            samples[setup] = [{"id": a.example_id, "question": a.question, "answer": a.answer,
-                               "voice": a.voice, "numbers_ok": a.numbers_ok,
-                               "attributed": a.attributed, "grounded": a.grounded}
-                              for a in judged]
+            samples[setup] = [sample(a) for a in judged]
         result["samples"] = samples
         report["factions"][faction] = result
     return report
@@ -223,11 +227,8 @@ def _evaluate_engine(world: World, factions: list[str], limit: int | None, adapt
                                                          max_new_tokens)
             judged = [judge("lora", e, t, n) for e, t, n in zip(examples, texts, lengths,
                                                                 strict=True)]
-            report["factions"][faction] = {"lora": summarise(judged, seconds), "samples": {
-                "lora": [{"id": a.example_id, "question": a.question, "answer": a.answer,
-                          "voice": a.voice, "numbers_ok": a.numbers_ok,
-                          "attributed": a.attributed, "grounded": a.grounded}
-                         for a in judged]}}
+            report["factions"][faction] = {"lora": summarise(judged, seconds),
+                                           "samples": {"lora": [sample(a) for a in judged]}}
     finally:
         generator.close()
     return report
