@@ -219,8 +219,9 @@ def _check_semantics(config: Config) -> None:
         raise ConfigError(f"{src}: generation.backend must be 'local' or 'remote'")
     if config.generation.batching not in ("mixed", "grouped"):
         raise ConfigError(f"{src}: generation.batching must be 'mixed' or 'grouped'")
-    if config.generation.engine not in ("auto", "llama.cpp", "torch"):
-        raise ConfigError(f"{src}: generation.engine must be 'auto', 'llama.cpp' or 'torch'")
+    if config.generation.engine not in ("auto", "native", "llama.cpp", "torch"):
+        raise ConfigError(f"{src}: generation.engine must be 'auto', 'native', 'llama.cpp' or "
+                          "'torch'")
     if config.generation.dtype not in ("auto", "fp32", "bf16"):
         raise ConfigError(f"{src}: generation.dtype must be 'auto', 'fp32' or 'bf16'")
     if config.training.bf16 not in ("auto", "yes", "no"):

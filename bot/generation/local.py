@@ -2,11 +2,13 @@
 
 Callers (worker threads of the bot) put requests on a bounded queue and read text pieces from
 their own queue. The worker takes the requests that arrive together (waiting up to
-`batch_wait_ms` for more, up to `max_batch_size`) and decodes them as one batch on one of two
+`batch_wait_ms` for more, up to `max_batch_size`) and decodes them as one batch on one of three
 engines (`[generation].engine`):
-- "llama.cpp" (the default where it is installed): the shipped GGUF on llama.cpp's kernels, every
-  adapter a GGUF LoRA loaded once, one llama_decode per adapter group and step
-  (bot.generation.llama);
+- "native" (the default where a C compiler is found): the shipped GGUF on Lorekeeper's own
+  kernel (bot.generation.native), every adapter a GGUF LoRA; all rows of a step, whatever their
+  adapters, in one pass over the 4-bit weights;
+- "llama.cpp": the shipped GGUF on llama.cpp's kernels, every adapter a GGUF LoRA loaded once,
+  one llama_decode per row and step (bot.generation.llama);
 - "torch": the fp32 reference path. A batch whose rows share one adapter runs on weights merged
   for that adapter; `batching="mixed"` runs rows of different adapters in one batch, each row
   with its own LoRA (adapters.MixedLoraLinear); `batching="grouped"` splits them into one merged
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Batching = Literal["mixed", "grouped"]
-EngineName = Literal["llama.cpp", "torch"]
+EngineName = Literal["native", "llama.cpp", "torch"]
 
 
 class _Done:
@@ -105,8 +107,10 @@ class LocalGenerator(StreamingGenerator):
         self.batching: Batching = batching
         self.seed = seed
         self.engine_name: EngineName = pick_engine(config, engine or gen.engine)
-        if self.engine_name == "llama.cpp":
-            self.engine: Engine = LlamaEngine(config, folder, num_threads)
+        if self.engine_name == "native":
+            self.engine: Engine = NativeEngine(config, folder)
+        elif self.engine_name == "llama.cpp":
+            self.engine = LlamaEngine(config, folder, num_threads)
         else:
             self.engine = TorchEngine(config, folder, device, dtype, num_threads)
         self.tokenizer = self.engine.tokenizer
@@ -272,22 +276,29 @@ class LocalGenerator(StreamingGenerator):
 
 
 def pick_engine(config: Config, engine: str) -> EngineName:
-    """The engine `engine` names; "auto": llama.cpp where it is installed and the base model is
-    a GGUF file, torch otherwise."""
+    """The engine `engine` names; "auto": for a GGUF base model the native kernel where a C
+    compiler is found, else llama.cpp where it is installed; torch otherwise."""
     from bot.generation.llama import available
+    from bot.generation.native import compiler
     from training.base_model import find_source
 
     gguf = find_source(config.training.base_model).gguf_file is not None
     if engine == "auto":
+        if gguf and compiler() is not None:
+            return "native"
         return "llama.cpp" if gguf and available() else "torch"
+    if engine == "native" and not gguf:
+        raise GenerationError("[generation].engine is native, but the base model is not a "
+                              "GGUF file; use engine = \"torch\" for a Hugging Face folder")
     if engine == "llama.cpp" and not available():
         raise GenerationError("[generation].engine is llama.cpp, but llama-cpp-python is not "
                               "installed: run `make setup`, which builds it once")
     if engine == "llama.cpp" and not gguf:
         raise GenerationError("[generation].engine is llama.cpp, but the base model is not a "
                               "GGUF file; use engine = \"torch\" for a Hugging Face folder")
-    if engine not in ("llama.cpp", "torch"):
-        raise ValueError(f"engine must be 'auto', 'llama.cpp' or 'torch', not {engine!r}")
+    if engine not in ("native", "llama.cpp", "torch"):
+        raise ValueError(f"engine must be 'auto', 'native', 'llama.cpp' or 'torch', not "
+                         f"{engine!r}")
     return engine  # type: ignore[return-value]
 
 
@@ -332,25 +343,55 @@ class TorchEngine:
         pass
 
 
+def _gguf_adapters(config: Config, folder: Path) -> tuple[Path, dict[str, Path]]:
+    """The base GGUF and every adapter of `folder` as a GGUF LoRA (converted if missing)."""
+    from bot.generation.adapters import discover_adapters
+    from bot.generation.gguf_lora import ensure_converted
+    from training.base_model import find_source
+
+    source = find_source(config.training.base_model)
+    base = source.folder / (source.gguf_file or "")
+    adapters = {}
+    for name, path in discover_adapters(folder).items():
+        try:
+            adapters[name] = ensure_converted(path, base, config.cache_dir)
+        except (OSError, ValueError) as exc:
+            raise GenerationError(f"adapter {name!r} ({path}): cannot convert it to GGUF: "
+                                  f"{exc}") from exc
+    return base, adapters
+
+
+class NativeEngine:
+    """The shipped GGUF on Lorekeeper's own kernel, each adapter a GGUF LoRA (cached)."""
+
+    def __init__(self, config: Config, folder: Path) -> None:
+        from bot.generation.native import NativeModel
+        from training.base_model import load_tokenizer
+
+        gen = config.generation
+        self.model_path, self.adapter_paths = _gguf_adapters(config, folder)
+        self.tokenizer = load_tokenizer(config)
+        self.model = NativeModel(self.model_path, self.adapter_paths, cache=config.cache_dir,
+                                 max_rows=gen.max_batch_size, context_tokens=gen.context_tokens)
+        self.names = self.model.names
+        self.eos_ids = _eos_ids(None, self.tokenizer)
+
+    def decode(self, rows: Sequence[Row], sampling: Sampling) -> None:
+        self.model.decode(rows, self.tokenizer, self.eos_ids, sampling)
+
+    def close(self) -> None:
+        self.model.close()
+
+
 class LlamaEngine:
     """The shipped GGUF on llama.cpp, each adapter converted to a GGUF LoRA (cached)."""
 
     def __init__(self, config: Config, folder: Path, num_threads: int) -> None:
-        from bot.generation.adapters import discover_adapters
-        from bot.generation.gguf_lora import ensure_converted
         from bot.generation.llama import LlamaCppModel, f16_copy
-        from training.base_model import find_source, load_tokenizer
+        from training.base_model import load_tokenizer
 
         gen = config.generation
-        source = find_source(config.training.base_model)
-        base = source.folder / (source.gguf_file or "")
-        adapters = {}
-        for name, path in discover_adapters(folder).items():
-            try:
-                adapters[name] = ensure_converted(path, base, config.cache_dir)
-            except (OSError, ValueError) as exc:
-                raise GenerationError(f"adapter {name!r} ({path}): cannot convert it to GGUF: "
-                                      f"{exc}") from exc
+        base, adapters = _gguf_adapters(config, folder)
         self.tokenizer = load_tokenizer(config)
         self.model_path, self.adapter_paths = base, adapters
         self.prompt_path = f16_copy(base, config.cache_dir)

@@ -1,0 +1,422 @@
+"""Decoding on Lorekeeper's own kernel (native.c): the shipped GGUF, every adapter, mixed batches.
+
+llama.cpp decodes one adapter per call: it applies every attached LoRA to every token of a
+call, and on x86 it has no batched kernel for Q4_1, so rows of different factions cost one
+pass over the weights each (bench_decode). native.c runs all rows of a step in one call, each
+row with its own adapter: the 4-bit weights are read once for the whole batch and multiplied
+with AVX-512 VNNI, and each row adds its own LoRA terms in f32. A row's arithmetic does not
+depend on its batch, so a row batched with others equals that row decoded alone.
+
+The C file is compiled once per CPU and compiler into the model cache (`build`, about two
+seconds; `make setup` does it), with `-march=native`. The model is read from the GGUF with the
+`gguf` package and repacked in memory (`pack`); adapters are the GGUF LoRA files of
+bot.generation.gguf_lora.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import struct
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.generation.base import GenerationError
+from bot.generation.decode import Row, Sampling, stream_rows
+
+SOURCE = Path(__file__).with_name("native.c")
+MATRICES = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+_BLOCK = 32
+_BUILD = threading.Lock()
+
+
+def compiler() -> str | None:
+    """The C compiler to build with: $CC, else cc or gcc on the PATH."""
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+
+
+def _cpu_flags() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return line
+    except OSError:
+        pass
+    return os.uname().machine
+
+
+def build(cache: Path) -> Path:
+    """The compiled kernel for this CPU (`-march=native`), built into the cache if missing."""
+    cc = compiler()
+    if cc is None:
+        raise GenerationError("the native engine needs a C compiler (cc or gcc, or $CC); "
+                              "install one, or set [generation].engine = \"llama.cpp\"")
+    version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+    key = hashlib.sha256(SOURCE.read_bytes() + _cpu_flags().encode() + version.encode())
+    target = Path(cache) / "native" / f"lk-{key.hexdigest()[:16]}.so"
+    with _BUILD:
+        if target.is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        command = [cc, "-O3", "-march=native", "-std=c11", "-shared", "-fPIC", "-o",
+                   str(partial), str(SOURCE), "-lm"]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            partial.unlink(missing_ok=True)
+            raise GenerationError(f"could not compile {SOURCE.name} ({' '.join(command)}):\n"
+                                  f"{done.stderr.strip()[-2000:]}")
+        partial.replace(target)
+    return target
+
+
+def _library(cache: Path) -> ctypes.CDLL:
+    lib = ctypes.CDLL(str(build(cache)))
+    ptr, i32, f32 = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
+    lib.lk_create.restype = ptr
+    lib.lk_create.argtypes = [ptr, f32, f32]
+    lib.lk_free.argtypes = [ptr]
+    lib.lk_set_matrix.argtypes = [ptr, i32, i32, i32, i32, i32, ptr, ptr, ptr]
+    lib.lk_set_norms.argtypes = [ptr, i32, ptr, ptr]
+    lib.lk_set_embedding.argtypes = [ptr, ptr]
+    lib.lk_set_lora.argtypes = [ptr, i32, i32, i32, i32, f32, ptr, ptr]
+    lib.lk_forward.argtypes = [ptr, i32, ptr, ptr, ptr, ptr, i32, ptr, ptr]
+    lib.lk_forward.restype = i32
+    lib.lk_has_vnni.restype = i32
+    return lib
+
+
+def pack(raw: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """A quantized GGUF matrix (rows x bytes per row) as native.c's tiles: the values, scale d
+    and offset m (f16) per 16 outputs and block of 32 inputs, and the bits per value."""
+    rows = raw.shape[0]
+    if rows % 16:
+        raise GenerationError(f"a matrix of {rows} rows: the native engine needs a multiple of 16")
+    size = {"Q4_0": 18, "Q4_1": 20, "Q8_0": 34}[kind]
+    blocks = raw.reshape(rows, -1, size)
+    nb = blocks.shape[1]
+    d = blocks[:, :, 0:2].copy().view(np.float16)[..., 0].astype(np.float32)
+    if kind == "Q8_0":
+        q = (blocks[:, :, 2:].view(np.int8).astype(np.int16) + 128).astype(np.uint8)
+        m = -128.0 * d
+    else:
+        start = 4 if kind == "Q4_1" else 2
+        qs = blocks[:, :, start:start + 16]
+        q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1)
+        m = blocks[:, :, 2:4].copy().view(np.float16)[..., 0].astype(np.float32) \
+            if kind == "Q4_1" else -8.0 * d
+    # value (g*16 + i, b*32 + 4j + c) goes to lane i, byte c of the tile's vector j
+    tiles = q.reshape(rows // 16, 16, nb, 8, 4).transpose(0, 2, 3, 1, 4)
+    if kind == "Q8_0":
+        values, bits = np.ascontiguousarray(tiles).reshape(-1), 8
+    else:
+        values = np.ascontiguousarray(tiles[:, :, 0::2] | (tiles[:, :, 1::2] << 4)).reshape(-1)
+        bits = 4
+
+    def per_tile(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(
+            x.astype(np.float16).reshape(rows // 16, 16, nb).transpose(0, 2, 1)).reshape(-1)
+
+    return values, per_tile(d), per_tile(m), bits
+
+
+_TYPES = {0: ("F32", 1, 4), 1: ("F16", 1, 2), 2: ("Q4_0", 32, 18), 3: ("Q4_1", 32, 20),
+          8: ("Q8_0", 32, 34)}  # ggml type id -> name, values per block, bytes per block
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q",
+            11: "<q", 12: "<d"}
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One tensor of a GGUF file: its type, shape (rows first) and bytes (memory-mapped)."""
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    data: np.ndarray  # rows x bytes per row (quantized) or the values (F32/F16)
+
+
+def read_gguf(path: Path) -> tuple[dict[str, object], dict[str, Tensor]]:
+    """A GGUF file's scalar and string metadata (arrays are skipped) and its tensors.
+
+    Written here because gguf.GGUFReader builds an object per tokenizer entry (about 8 s for
+    this model's 49,152), while start-up needs none of them."""
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    view = memoryview(raw)
+    offset = 0
+
+    def take(fmt: str) -> object:
+        nonlocal offset
+        value = struct.unpack_from(fmt, view, offset)[0]
+        offset += struct.calcsize(fmt)
+        return value
+
+    def text() -> str:
+        nonlocal offset
+        size = take("<Q")
+        value = bytes(view[offset:offset + size]).decode("utf-8", errors="replace")
+        offset += size
+        return value
+
+    def value(kind: int) -> object:
+        if kind == 8:
+            return text()
+        if kind == 9:  # an array: skipped
+            item, count = take("<I"), take("<Q")
+            for _ in range(count):
+                value(item)
+            return None
+        return take(_SCALARS[kind])
+
+    magic, version = take("<4s"), take("<I")
+    if magic != b"GGUF" or version not in (2, 3):
+        raise GenerationError(f"{path}: not a GGUF file (version 2 or 3)")
+    n_tensors, n_fields = take("<Q"), take("<Q")
+    meta: dict[str, object] = {}
+    for _ in range(n_fields):
+        key = text()
+        meta[key] = value(take("<I"))
+    infos = []
+    for _ in range(n_tensors):
+        name = text()
+        dims = [take("<Q") for _ in range(take("<I"))]
+        infos.append((name, dims, take("<I"), take("<Q")))
+    align = int(meta.get("general.alignment") or 32)
+    start = -(-offset // align) * align
+    tensors = {}
+    for name, dims, kind, at in infos:
+        if kind not in _TYPES:
+            tensors[name] = Tensor(name, f"type {kind}", tuple(dims[::-1]), raw[:0])
+            continue
+        label, per_block, block_bytes = _TYPES[kind]
+        row_bytes = dims[0] // per_block * block_bytes
+        rows = int(np.prod(dims[1:])) if len(dims) > 1 else 1
+        data = raw[start + at:start + at + rows * row_bytes]
+        if label in ("F32", "F16"):
+            data = data.view(np.float32 if label == "F32" else np.float16).reshape(dims[::-1])
+        else:
+            data = data.reshape(rows, row_bytes)
+        tensors[name] = Tensor(name, label, tuple(dims[::-1]), data)
+    return meta, tensors
+
+
+def _field(meta: dict[str, object], key: str, default: object = None) -> object:
+    if meta.get(key) is None:
+        if default is None:
+            raise GenerationError(f"the GGUF lacks {key}")
+        return default
+    return meta[key]
+
+
+class NativeModel:
+    """The GGUF model and its adapters in native.c, decoding batches of Rows in one pass."""
+
+    def __init__(self, model_path: Path, adapters: dict[str, Path], *, cache: Path,
+                 max_rows: int = 8, context_tokens: int = 512) -> None:
+        self._lib = _library(cache)
+        self._handle = None
+        self._keep: list[np.ndarray] = []  # native.c points into these arrays
+        self.max_rows, self.context_tokens = max_rows, context_tokens
+        self.max_tokens = max(context_tokens, max_rows)
+        try:
+            meta, tensors = read_gguf(Path(model_path))
+        except (OSError, ValueError, struct.error) as exc:
+            raise GenerationError(f"{model_path}: cannot read this GGUF file ({exc})") from exc
+        arch = str(_field(meta, "general.architecture"))
+        if arch != "llama":
+            raise GenerationError(f"{model_path}: the native engine runs llama models, not {arch}")
+        self.n_layer = int(_field(meta, "llama.block_count"))
+        n_embd = int(_field(meta, "llama.embedding_length"))
+        heads = int(_field(meta, "llama.attention.head_count"))
+        kv_heads = int(_field(meta, "llama.attention.head_count_kv", heads))
+        n_ff = int(_field(meta, "llama.feed_forward_length"))
+        if "token_embd.weight" not in tensors:
+            raise GenerationError(f"{model_path}: no token_embd.weight")
+        embd = tensors["token_embd.weight"]
+        self.n_vocab = int(embd.data.shape[0])
+        eps = float(_field(meta, "llama.attention.layer_norm_rms_epsilon"))
+        rope_base = float(_field(meta, "llama.rope.freq_base", 10000.0))
+        if _field(meta, "llama.rope.scaling.type", "none") not in ("none", b"none"):
+            raise GenerationError(f"{model_path}: rope scaling is not supported by the native engine")
+        self.names = tuple(adapters)
+        dims = np.array([self.n_layer, n_embd, heads, kv_heads, n_ff, self.n_vocab, max_rows,
+                         context_tokens, self.max_tokens, len(adapters)], dtype=np.int32)
+        self._handle = self._lib.lk_create(dims.ctypes.data, eps, rope_base)
+        if not self._handle:
+            raise GenerationError("the native engine could not allocate its buffers")
+        try:
+            self._load_base(model_path, tensors, embd)
+            for index, (name, path) in enumerate(adapters.items()):
+                self._load_lora(index, name, Path(path))
+        except BaseException:
+            self.close()
+            raise
+        self._logits = np.zeros((max_rows, self.n_vocab), dtype=np.float32)
+
+    def _quantized(self, path: Path, tensor: Tensor) -> tuple[np.ndarray, ...]:
+        if tensor.kind not in ("Q4_0", "Q4_1", "Q8_0"):
+            raise GenerationError(f"{path}: {tensor.name} is {tensor.kind}; the native engine "
+                                  "reads Q4_0, Q4_1 and Q8_0 (set [generation].engine = "
+                                  "\"llama.cpp\")")
+        values, d, m, bits = pack(tensor.data, tensor.kind)
+        self._keep += [values, d, m]
+        return values, d, m, np.int32(bits)
+
+    def _load_base(self, path: Path, tensors: dict[str, Tensor], embd: Tensor) -> None:
+        lib, handle = self._lib, self._handle
+        for layer in range(self.n_layer):
+            for index, name in enumerate(MATRICES):
+                tensor = tensors.get(f"blk.{layer}.{name}.weight")
+                if tensor is None:
+                    raise GenerationError(f"{path}: no blk.{layer}.{name}.weight")
+                values, d, m, bits = self._quantized(path, tensor)
+                rows, cols = tensor.shape
+                lib.lk_set_matrix(handle, layer, index, rows, cols, int(bits), values.ctypes.data,
+                                  d.ctypes.data, m.ctypes.data)
+            norms = [np.ascontiguousarray(tensors[f"blk.{layer}.{n}.weight"].data, np.float32)
+                     for n in ("attn_norm", "ffn_norm")]
+            self._keep += norms
+            lib.lk_set_norms(handle, layer, norms[0].ctypes.data, norms[1].ctypes.data)
+        out_norm = np.ascontiguousarray(tensors["output_norm.weight"].data, np.float32)
+        self._keep.append(out_norm)
+        lib.lk_set_norms(handle, -1, out_norm.ctypes.data, None)
+        head = tensors.get("output.weight", embd)
+        values, d, m, bits = self._quantized(path, head)
+        rows, cols = head.shape
+        lib.lk_set_matrix(handle, -1, 0, rows, cols, int(bits), values.ctypes.data,
+                          d.ctypes.data, m.ctypes.data)
+        if embd.kind != "Q8_0":
+            raise GenerationError(f"{path}: token_embd.weight is {embd.kind}; the "
+                                  "native engine reads a Q8_0 embedding")
+        rows_q8 = np.ascontiguousarray(embd.data)
+        self._keep.append(rows_q8)
+        lib.lk_set_embedding(handle, rows_q8.ctypes.data)
+
+    def _load_lora(self, index: int, name: str, path: Path) -> None:
+        try:
+            meta, tensors = read_gguf(path)
+            alpha = float(_field(meta, "adapter.lora.alpha"))
+        except (OSError, ValueError, struct.error, GenerationError) as exc:
+            raise GenerationError(f"adapter {name!r}: cannot read {path} ({exc}); delete it and "
+                                  "start again to convert it anew") from exc
+        for layer in range(self.n_layer):
+            for mat, matrix in enumerate(MATRICES):
+                key = f"blk.{layer}.{matrix}.weight"
+                if f"{key}.lora_a" not in tensors:
+                    continue
+                a = np.ascontiguousarray(tensors[f"{key}.lora_a"].data, np.float32)
+                b = np.asarray(tensors[f"{key}.lora_b"].data, np.float32)
+                rank = a.shape[0]
+                if b.ndim != 2 or a.ndim != 2 or b.shape[1] != rank:
+                    raise GenerationError(f"adapter {name!r}: {path}: {key} has LoRA shapes "
+                                          f"{a.shape} and {b.shape}")
+                bt = np.ascontiguousarray(b.T)
+                self._keep += [a, bt]
+                self._lib.lk_set_lora(self._handle, index, layer, mat, rank, alpha / rank,
+                                      a.ctypes.data, bt.ctypes.data)
+
+    def forward(self, tokens: Sequence[int], slots: Sequence[int], positions: Sequence[int],
+                adapters: Sequence[int], want: Sequence[int]) -> np.ndarray:
+        """One native.c call: every token at its row's position under its adapter (-1: none);
+        the next-token logits after the tokens indexed by `want` (a view, valid until the next
+        call)."""
+        arrays = [np.ascontiguousarray(x, dtype=np.int32)
+                  for x in (tokens, slots, positions, adapters, want)]
+        if len(arrays[4]) > self.max_rows:
+            raise GenerationError(f"logits for {len(arrays[4])} rows; a call holds {self.max_rows}")
+        logits = self._logits[:len(arrays[4])]
+        code = self._lib.lk_forward(self._handle, len(tokens), *(a.ctypes.data for a in arrays[:4]),
+                                    len(want), arrays[4].ctypes.data, logits.ctypes.data)
+        if code != 0:
+            raise GenerationError("the native engine refused a call (a token, position or row "
+                                  "out of range)")
+        return logits
+
+    def adapter_index(self, adapter: str | None) -> int:
+        if adapter is None:
+            return -1
+        if adapter not in self.names:
+            raise GenerationError(f"unknown adapter {adapter!r}")
+        return self.names.index(adapter)
+
+    def prompt_logits(self, prompt_ids: Sequence[int], adapter: str | None) -> np.ndarray:
+        """The next-token logits after a prompt under one adapter (for checks against peft)."""
+        n = len(prompt_ids)
+        return self.forward(prompt_ids, [0] * n, range(n), [self.adapter_index(adapter)] * n,
+                            [n - 1])[0].copy()
+
+    def decode(
+        self, rows: Sequence[Row], tokenizer: object, eos_ids: set[int], sampling: Sampling,
+    ) -> None:
+        """Generate for every row (each under its own adapter); pieces go to `on_piece`."""
+        if len(rows) > self.max_rows:
+            raise GenerationError(f"{len(rows)} rows exceed the {self.max_rows} a batch holds")
+        for row in rows:
+            if len(row.prompt_ids) + row.max_new_tokens > self.context_tokens:
+                raise GenerationError(
+                    f"a prompt of {len(row.prompt_ids)} tokens and {row.max_new_tokens} new ones "
+                    f"exceed [generation].context_tokens = {self.context_tokens}"
+                )
+        index = [self.adapter_index(row.adapter) for row in rows]
+        positions = [len(row.prompt_ids) for row in rows]
+        logits = np.zeros((len(rows), self.n_vocab), dtype=np.float32)
+
+        def step(chosen: list[int] | None, live: list[bool]) -> np.ndarray:
+            if chosen is None:
+                self._prompts(rows, index, logits)
+                return logits
+            todo = [i for i in range(len(rows)) if live[i]]
+            out = self.forward([chosen[i] for i in todo], todo, [positions[i] for i in todo],
+                               [index[i] for i in todo], range(len(todo)))
+            for i in todo:
+                positions[i] += 1
+            if len(todo) == len(rows):
+                return out  # every row live: the call's logits are the rows' logits
+            logits[todo] = out
+            return logits
+
+        stream_rows(rows, tokenizer, eos_ids, sampling, step)
+
+    def _prompts(self, rows: Sequence[Row], index: list[int], logits: np.ndarray) -> None:
+        """Every row's prompt, as many prompts per call as `max_tokens` holds."""
+        tokens: list[int] = []
+        slots: list[int] = []
+        positions: list[int] = []
+        adapters: list[int] = []
+        ends: list[int] = []
+        owners: list[int] = []
+
+        def flush() -> None:
+            if tokens:
+                out = self.forward(tokens, slots, positions, adapters, ends)
+                for j, i in enumerate(owners):
+                    logits[i] = out[j]
+            for part in (tokens, slots, positions, adapters, ends, owners):
+                part.clear()
+
+        for i, row in enumerate(rows):
+            n = len(row.prompt_ids)
+            if n == 0:
+                raise GenerationError("an empty prompt")
+            if len(tokens) + n > self.max_tokens:
+                flush()
+            tokens += row.prompt_ids
+            slots += [i] * n
+            positions += range(n)
+            adapters += [index[i]] * n
+            ends.append(len(tokens) - 1)
+            owners.append(i)
+        flush()
+
+    def close(self) -> None:
+        if self._handle:
+            self._lib.lk_free(self._handle)
+            self._handle = None
+        self._keep.clear()
