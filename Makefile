@@ -20,6 +20,7 @@ export TOKENIZERS_PARALLELISM := false
 setup: $(STAMP) $(LLAMA_STAMP)
 	@$(PY) -m training.base_model --ensure-cached
 	@$(PY) -m bot.generation.gguf_lora --quiet
+	@$(PY) -m bot.generation.native || echo "(the bot falls back to llama.cpp)"
 	@$(PY) -m stats_db seed
 
 $(STAMP): pyproject.toml

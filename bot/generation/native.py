@@ -19,8 +19,9 @@ import ctypes
 import hashlib
 import os
 import shutil
-import subprocess
 import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,22 +53,25 @@ def _cpu_flags() -> str:
     return os.uname().machine
 
 
-def build(cache: Path) -> Path:
-    """The compiled kernel for this CPU (`-march=native`), built into the cache if missing."""
+def build(cache: Path, portable: bool = False) -> Path:
+    """The compiled kernel for this CPU (`-march=native`), built into the cache if missing.
+    `portable` leaves AVX-512 out, for the loops a CPU without it runs (tests)."""
     cc = compiler()
     if cc is None:
         raise GenerationError("the native engine needs a C compiler (cc or gcc, or $CC); "
                               "install one, or set [generation].engine = \"llama.cpp\"")
     version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
-    key = hashlib.sha256(SOURCE.read_bytes() + _cpu_flags().encode() + version.encode())
+    flags = ["-O3", "-march=native", *(["-mno-avx512f"] if portable else [])]
+    key = hashlib.sha256(SOURCE.read_bytes() + _cpu_flags().encode() + version.encode() +
+                         " ".join(flags).encode())
     target = Path(cache) / "native" / f"lk-{key.hexdigest()[:16]}.so"
     with _BUILD:
         if target.is_file():
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.partial")
-        command = [cc, "-O3", "-march=native", "-std=c11", "-shared", "-fPIC", "-o",
-                   str(partial), str(SOURCE), "-lm"]
+        command = [cc, *flags, "-std=c11", "-shared", "-fPIC", "-o", str(partial), str(SOURCE),
+                   "-lm"]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             partial.unlink(missing_ok=True)
@@ -77,8 +81,8 @@ def build(cache: Path) -> Path:
     return target
 
 
-def _library(cache: Path) -> ctypes.CDLL:
-    lib = ctypes.CDLL(str(build(cache)))
+def _library(cache: Path, portable: bool = False) -> ctypes.CDLL:
+    lib = ctypes.CDLL(str(build(cache, portable)))
     ptr, i32, f32 = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
     lib.lk_create.restype = ptr
     lib.lk_create.argtypes = [ptr, f32, f32]
@@ -219,8 +223,9 @@ class NativeModel:
     """The GGUF model and its adapters in native.c, decoding batches of Rows in one pass."""
 
     def __init__(self, model_path: Path, adapters: dict[str, Path], *, cache: Path,
-                 max_rows: int = 8, context_tokens: int = 512) -> None:
-        self._lib = _library(cache)
+                 max_rows: int = 8, context_tokens: int = 512, portable: bool = False) -> None:
+        self._lib = _library(cache, portable)
+        self.vectorized = bool(self._lib.lk_has_vnni())
         self._handle = None
         self._keep: list[np.ndarray] = []  # native.c points into these arrays
         self.max_rows, self.context_tokens = max_rows, context_tokens
@@ -244,7 +249,7 @@ class NativeModel:
         eps = float(_field(meta, "llama.attention.layer_norm_rms_epsilon"))
         rope_base = float(_field(meta, "llama.rope.freq_base", 10000.0))
         if _field(meta, "llama.rope.scaling.type", "none") not in ("none", b"none"):
-            raise GenerationError(f"{model_path}: rope scaling is not supported by the native engine")
+            raise GenerationError(f"{model_path}: the native engine has no rope scaling")
         self.names = tuple(adapters)
         dims = np.array([self.n_layer, n_embd, heads, kv_heads, n_ff, self.n_vocab, max_rows,
                          context_tokens, self.max_tokens, len(adapters)], dtype=np.int32)
@@ -420,3 +425,22 @@ class NativeModel:
             self._lib.lk_free(self._handle)
             self._handle = None
         self._keep.clear()
+
+
+def main() -> int:
+    """`python -m bot.generation.native`: build the kernel for this CPU now (make setup)."""
+    from characters.config import get_config
+
+    try:
+        path = build(get_config().cache_dir)
+        vectorized = bool(_library(get_config().cache_dir).lk_has_vnni())
+    except GenerationError as exc:
+        print(f"native engine unavailable: {exc}", file=sys.stderr)
+        return 1
+    kind = "AVX-512 VNNI" if vectorized else "portable loops (no AVX-512 VNNI on this CPU)"
+    print(f"native decode kernel: {path} ({kind})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
