@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from bot.generation.llama import LlamaCppModel
     from bot.generation.local import Batching, LocalGenerator
+    from bot.generation.native import NativeModel
 
 TOKENS = int(os.environ.get("BENCH_DECODE_TOKENS", "32"))
 THREADS = int(os.environ.get("BENCH_DECODE_THREADS", "1"))
@@ -119,12 +120,12 @@ def _timed_batch(
     return stamps[0] - started, 1000 * (stamps[-1] - stamps[0]) / (len(stamps) - 1)
 
 
-def _timed_llama(model: LlamaCppModel, tokenizer: PreTrainedTokenizerBase,
-                 adapters: list[str | None], tokens: int = TOKENS, tries: int = 3,
-                 ) -> tuple[float, float]:
+def _timed_engine(model: LlamaCppModel | NativeModel, tokenizer: PreTrainedTokenizerBase,
+                  adapters: list[str | None], tokens: int = TOKENS, tries: int = 3,
+                  ) -> tuple[float, float]:
     """Prompt seconds and mean decode-step milliseconds (every row one token) of the llama.cpp
-    engine over one copy of the prompt per adapter in `adapters`; EOS ignored. Best of
-    `tries`."""
+    or native engine over one copy of the prompt per adapter in `adapters`; EOS ignored. Best
+    of `tries`."""
     from bot.generation.decode import Row, Sampling
 
     prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
@@ -180,6 +181,62 @@ class _Peer:
         self.llm.close()
 
 
+def _native_section(folder: Path) -> dict[str, object]:
+    """The native engine side by side with llama.cpp's own bare decode (when installed), first
+    in this process, so that the peak memory is the native generator's."""
+    from bot.generation.llama import available
+    from bot.generation.local import LocalGenerator
+    from training.base_model import find_source
+
+    figures: dict[str, object] = {}
+    started = time.perf_counter()
+    gen = LocalGenerator(adapters_dir=folder, num_threads=THREADS, engine="native")
+    figures["native_generator_load_s"] = round(time.perf_counter() - started, 2)
+    gen.engine.eos_ids = set()  # every request makes exactly TOKENS tokens
+    gen.warmup()
+    tok, model = gen.tokenizer, gen.engine.model
+    adapter = gen.adapters[0]
+    if available():  # the peer and ours in turns, so that drift of a shared machine hits both
+        source = find_source(get_config().training.base_model)
+        peer_engine = _Peer(source.folder / (source.gguf_file or ""), tok)
+    rounds = []
+    for _ in range(ROUNDS):
+        rounds.append((peer_engine.rate() if available() else None,
+                       _timed_engine(model, tok, [None], tries=1),
+                       _timed_engine(model, tok, [adapter], tries=1)))
+    if available():
+        peer_engine.close()
+    bare_ms = statistics.median(r[1][1] for r in rounds)
+    prompt_s, step_ms = (statistics.median(r[2][k] for r in rounds) for k in (0, 1))
+    mixed_prompt_s, mixed_ms = _timed_engine(model, tok, (list(gen.adapters) * 8)[:8])
+    single_request, _ = _concurrent_rate(gen, "mixed", requests=1)
+    concurrent, mean_batch = _concurrent_rate(gen, "mixed")
+    figures["peak_rss_native_gb"] = _peak_rss_gb()
+    gen.close()
+    single = 1000 / step_ms
+    if available():
+        x_peer = [1000 / r[2][1] / r[0] for r in rounds]
+        figures["native_peer_llama_cpp_bare_tok_s"] = round(
+            statistics.median(r[0] for r in rounds), 2)
+        figures[f"native_{adapter}_x_peer_median"] = round(statistics.median(x_peer), 2)
+        figures[f"native_{adapter}_x_peer_rounds"] = [round(x, 3) for x in x_peer]
+    figures.update({
+        "native_bare_tok_s": round(1000 / bare_ms, 2),
+        f"native_{adapter}_tok_s": round(single, 2),
+        f"native_{adapter}_x_bare": round(bare_ms / step_ms, 2),
+        f"native_prompt_{adapter}_s": round(prompt_s, 3),
+        "native_batch8_mixed_prompt_s": round(mixed_prompt_s, 3),
+        "native_batch8_mixed_step_ms": round(mixed_ms, 1),
+        "native_batch8_mixed_steps_x_single": round(8 * step_ms / mixed_ms, 2),
+        "native_single_request_tok_s": round(single_request, 2),
+        "native_concurrent8_mixed_tok_s": round(concurrent, 2),
+        "native_concurrent8_mixed_x_single": round(concurrent / single, 2),
+        "native_concurrent8_mixed_x_single_request": round(concurrent / single_request, 2),
+        "native_concurrent8_mixed_mean_batch": round(mean_batch, 2),
+    })
+    return figures
+
+
 def _llama_section(folder: Path) -> dict[str, object]:
     """The llama.cpp engine side by side with llama.cpp's own bare decode, in this process
     before any torch model is loaded (so the peak memory is the llama.cpp generator's)."""
@@ -200,16 +257,16 @@ def _llama_section(folder: Path) -> dict[str, object]:
     # the peer and ours in turns, ROUNDS times, so that drift of a shared machine hits both
     peer_engine, rounds = _Peer(base, tok), []
     for _ in range(ROUNDS):
-        rounds.append((peer_engine.rate(), _timed_llama(model, tok, [None], tries=1),
-                       _timed_llama(model, tok, [adapter], tries=1)))
+        rounds.append((peer_engine.rate(), _timed_engine(model, tok, [None], tries=1),
+                       _timed_engine(model, tok, [adapter], tries=1)))
     peer_engine.close()
     peer = statistics.median(r[0] for r in rounds)  # medians, all of them
     bare_prompt_s, bare_ms = (statistics.median(r[1][k] for r in rounds) for k in (0, 1))
     prompt_s, step_ms = (statistics.median(r[2][k] for r in rounds) for k in (0, 1))
     x_peer = [1000 / r[2][1] / r[0] for r in rounds]
-    mixed_prompt_s, mixed_ms = _timed_llama(model, tok, (list(gen.adapters) * 8)[:8])
+    mixed_prompt_s, mixed_ms = _timed_engine(model, tok, (list(gen.adapters) * 8)[:8])
     q41_only = LlamaCppModel(base, {}, threads=THREADS)  # prompts on Q4_1 too, as measured
-    q41_prompt_s, _ = _timed_llama(q41_only, tok, [None], tokens=2)
+    q41_prompt_s, _ = _timed_engine(q41_only, tok, [None], tokens=2)
     q41_only.close()
     single_request, _ = _concurrent_rate(gen, "mixed", requests=1)
     concurrent, mean_batch = _concurrent_rate(gen, "mixed")
@@ -287,11 +344,14 @@ def run() -> dict[str, object]:
 
     torch.set_num_threads(THREADS)
     figures: dict[str, object] = {"threads": THREADS, "tokens_per_request": TOKENS}
-    bandwidth = [read_bandwidth_gbs()]
     with tempfile.TemporaryDirectory() as scratch:
         folder = _adapters_dir(Path(scratch))
         from bot.generation.llama import available
+        from bot.generation.native import compiler
 
+        if compiler() is not None:  # first: its peak memory is then the native generator's
+            figures.update(_native_section(folder))
+        bandwidth = [read_bandwidth_gbs()]
         if available():
             figures.update(_llama_section(folder))
         started = time.perf_counter()

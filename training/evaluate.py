@@ -5,6 +5,7 @@ and the LoRA adapter with the tiny prompt.
     python -m training.evaluate --faction elvish --merge   # add one faction to the report
     python -m training.evaluate --limit 4 --json     # a quick run, JSON on stdout
     python -m training.evaluate --faction orcish --limit 60 --out /tmp/eval
+    python -m training.evaluate --engine native --out training/adapters/native
     python -m training.evaluate --engine llama.cpp --out training/adapters/llama_cpp
 
 For each setup: the voice score (training.voice), number accuracy on the raw output (every asked
@@ -162,8 +163,9 @@ def evaluate(factions: list[str], limit: int | None, adapters_dir: Path,
 
     `max_new_tokens` defaults to the bot's cap, `[generation].max_new_tokens`, so that the
     answers judged are the answers players would get. `engine="peft"` is the fp32 reference
-    (peft over the dequantized model, `generate`); "llama.cpp" runs the LoRA setup only,
-    through the bot's generator on llama.cpp, to show that the served path keeps the quality.
+    (peft over the dequantized model, `generate`); "native" and "llama.cpp" run the LoRA setup
+    only, through the bot's generator on that engine, to show that a served path keeps the
+    quality.
     """
     world = get_world()
     max_new_tokens = max_new_tokens or get_config().generation.max_new_tokens
@@ -290,9 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adapters-dir", type=Path, help="default: [training].adapters_dir")
     parser.add_argument("--out", type=Path, help="report folder (default: the adapters folder)")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
-    parser.add_argument("--engine", choices=("peft", "llama.cpp"), default="peft",
-                        help="peft: the fp32 reference, all three setups (default); llama.cpp: "
-                        "the LoRA setup on the bot's served engine")
+    parser.add_argument("--engine", choices=("peft", "native", "llama.cpp"), default="peft",
+                        help="peft: the fp32 reference, all three setups (default); native or "
+                        "llama.cpp: the LoRA setup on one of the bot's served engines")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--merge", action="store_true",
                         help="keep the other factions of an existing report in --out")

@@ -37,11 +37,12 @@ typedef struct {
     const uint16_t *m;
 } QMat;
 
+#define MAX_RANK 64
 typedef struct {
-    int rank;
+    int rank, bf16;   /* bf16: the values are bfloat16 (what training saves), else f32 */
     float scale;
-    const float *a;  /* [rank][cols] */
-    const float *bt; /* [rank][rows] (B transposed) */
+    const void *a;    /* [rank][cols] */
+    const void *bt;   /* [rank][rows] (B transposed) */
 } Lora;
 
 typedef struct {
@@ -56,7 +57,8 @@ typedef struct {
     float *rope_cos, *rope_sin; /* [n_ctx][head_dim / 2] */
     float *kt, *v;         /* [slot][layer][kv_head][n_ctx / 16][head_dim][16], [slot][layer][n_ctx][kv_dim] */
     /* scratch, sized for max_tokens */
-    float *x, *h, *q, *k, *vv, *att, *gate, *up, *tmp, *scores, *lo;
+    float *x, *h, *q, *k, *vv, *att, *gate, *up, *tmp, *scores, *lo, *lo_row;
+    int32_t *lo_tokens;
     int8_t *a8;
     float *as, *asa;
 } Model;
@@ -272,21 +274,41 @@ static void matmul(const QMat *w, int n, const int8_t *a8_all, const float *s_al
     }
 }
 
-/* y_t += scale * B (A x_t) for each token under an adapter that adapts this matrix */
+/* row r of a LoRA matrix as f32 (bf16 is the top half of an f32: exact) */
+static const float *lora_row(const Lora *lo, const void *m, int r, int len, float *buf) {
+    if (!lo->bf16) return (const float *)m + (size_t)r * len;
+    const uint16_t *src = (const uint16_t *)m + (size_t)r * len;
+    for (int i = 0; i < len; i++) {
+        const uint32_t bits = (uint32_t)src[i] << 16;
+        memcpy(buf + i, &bits, 4);
+    }
+    return buf;
+}
+
+/* y_t += scale * B (A x_t) for each token under an adapter that adapts this matrix. The tokens
+ * of one adapter are done together, so its matrices are read once per call, not per token;
+ * each token's sums run in the same order either way. */
 static void lora_add(const Model *md, int layer, int mat, int n, const int32_t *adapters,
                      const float *x, int cols, float *y, int rows) {
-    for (int t = 0; t < n; t++) {
-        if (adapters[t] < 0) continue;
-        const Lora *lo = &md->loras[((size_t)adapters[t] * md->n_layer + layer) * N_MATS + mat];
+    for (int ad = 0; ad < md->n_adapters; ad++) {
+        const Lora *lo = &md->loras[((size_t)ad * md->n_layer + layer) * N_MATS + mat];
         if (lo->rank == 0) continue;
-        float *mid = md->lo;
-        for (int r = 0; r < lo->rank; r++)
-            mid[r] = lo->scale * dot(lo->a + (size_t)r * cols, x + (size_t)t * cols, cols);
-        float *yt = y + (size_t)t * rows;
+        int m = 0;
+        for (int t = 0; t < n; t++) if (adapters[t] == ad) md->lo_tokens[m++] = t;
+        if (m == 0) continue;
+        float *mid = md->lo; /* [m][rank] */
         for (int r = 0; r < lo->rank; r++) {
-            const float *br = lo->bt + (size_t)r * rows;
-            const float c = mid[r];
-            for (int o = 0; o < rows; o++) yt[o] += c * br[o];
+            const float *ar = lora_row(lo, lo->a, r, cols, md->lo_row);
+            for (int j = 0; j < m; j++)
+                mid[j * lo->rank + r] = lo->scale * dot(ar, x + (size_t)md->lo_tokens[j] * cols, cols);
+        }
+        for (int r = 0; r < lo->rank; r++) {
+            const float *br = lora_row(lo, lo->bt, r, rows, md->lo_row);
+            for (int j = 0; j < m; j++) {
+                float *yt = y + (size_t)md->lo_tokens[j] * rows;
+                const float c = mid[j * lo->rank + r];
+                for (int o = 0; o < rows; o++) yt[o] += c * br[o];
+            }
         }
     }
 }
@@ -409,6 +431,7 @@ void lk_free(Model *md) {
     free(md->rope_cos); free(md->rope_sin); free(md->kt); free(md->v);
     free(md->x); free(md->h); free(md->q); free(md->k); free(md->vv); free(md->att);
     free(md->gate); free(md->up); free(md->tmp); free(md->scores); free(md->lo);
+    free(md->lo_row); free(md->lo_tokens);
     free(md->a8); free(md->as); free(md->asa);
     free(md);
 }
@@ -447,13 +470,15 @@ Model *lk_create(const int32_t *dims, float eps, float rope_base) {
     md->up = alloc(sizeof(float) * T * md->n_ff);
     md->tmp = alloc(sizeof(float) * (size_t)(T > md->max_slots ? T : md->max_slots) * md->n_embd);
     md->scores = alloc(sizeof(float) * (md->n_ctx + 16) * (md->n_head / md->n_head_kv));
-    md->lo = alloc(sizeof(float) * 1024);
+    md->lo = alloc(sizeof(float) * T * MAX_RANK);
+    md->lo_row = alloc(sizeof(float) * wide);
+    md->lo_tokens = alloc(sizeof(int32_t) * T);
     md->a8 = alloc((size_t)T * wide);
     md->as = alloc(sizeof(float) * T * wide / BLOCK);
     md->asa = alloc(sizeof(float) * T * wide / BLOCK);
     if (!md->mats || !md->attn_norm || !md->ffn_norm || !md->loras || !md->rope_cos ||
         !md->rope_sin || !md->kt || !md->v || !md->x || !md->h || !md->q || !md->k || !md->vv ||
-        !md->att || !md->gate || !md->up || !md->tmp || !md->scores || !md->lo || !md->a8 ||
+        !md->att || !md->gate || !md->up || !md->tmp || !md->scores || !md->lo || !md->lo_row || !md->lo_tokens || !md->a8 ||
         !md->as || !md->asa) {
         lk_free(md);
         return NULL;
@@ -482,10 +507,15 @@ void lk_set_norms(Model *md, int layer, const float *attn_norm, const float *ffn
 
 void lk_set_embedding(Model *md, const uint8_t *q8_0_rows) { md->embd = q8_0_rows; }
 
-void lk_set_lora(Model *md, int adapter, int layer, int mat, int rank, float scale,
-                 const float *a, const float *bt) {
+/* returns 0, or -1 for a rank over MAX_RANK or an index out of range */
+int lk_set_lora(Model *md, int adapter, int layer, int mat, int rank, float scale, int bf16,
+                const void *a, const void *bt) {
+    if (rank < 0 || rank > MAX_RANK || adapter < 0 || adapter >= md->n_adapters || layer < 0 ||
+        layer >= md->n_layer || mat < 0 || mat >= N_MATS)
+        return -1;
     Lora *lo = &md->loras[((size_t)adapter * md->n_layer + layer) * N_MATS + mat];
-    lo->rank = rank; lo->scale = scale; lo->a = a; lo->bt = bt;
+    lo->rank = rank; lo->scale = scale; lo->bf16 = bf16; lo->a = a; lo->bt = bt;
+    return 0;
 }
 
 int lk_has_vnni(void) { return LK_VNNI; }

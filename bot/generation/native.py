@@ -90,7 +90,8 @@ def _library(cache: Path, portable: bool = False) -> ctypes.CDLL:
     lib.lk_set_matrix.argtypes = [ptr, i32, i32, i32, i32, i32, ptr, ptr, ptr]
     lib.lk_set_norms.argtypes = [ptr, i32, ptr, ptr]
     lib.lk_set_embedding.argtypes = [ptr, ptr]
-    lib.lk_set_lora.argtypes = [ptr, i32, i32, i32, i32, f32, ptr, ptr]
+    lib.lk_set_lora.argtypes = [ptr, i32, i32, i32, i32, f32, i32, ptr, ptr]
+    lib.lk_set_lora.restype = i32
     lib.lk_forward.argtypes = [ptr, i32, ptr, ptr, ptr, ptr, i32, ptr, ptr]
     lib.lk_forward.restype = i32
     lib.lk_has_vnni.restype = i32
@@ -219,6 +220,22 @@ def _field(meta: dict[str, object], key: str, default: object = None) -> object:
     return meta[key]
 
 
+def _compact(values: np.ndarray) -> np.ndarray:
+    """f32 values as bfloat16 when that holds them exactly (peft saves its LoRA weights in bf16):
+    half the bytes a row's LoRA terms read; otherwise the f32 values themselves."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    top = (values.view(np.uint32) >> 16).astype(np.uint16)
+    if np.array_equal(top.astype(np.uint32) << 16, values.view(np.uint32)):
+        return top
+    return values
+
+
+def _float32(values: np.ndarray) -> np.ndarray:
+    if values.dtype == np.uint16:
+        return (values.astype(np.uint32) << 16).view(np.float32)
+    return values
+
+
 class NativeModel:
     """The GGUF model and its adapters in native.c, decoding batches of Rows in one pass."""
 
@@ -322,10 +339,14 @@ class NativeModel:
                 if b.ndim != 2 or a.ndim != 2 or b.shape[1] != rank:
                     raise GenerationError(f"adapter {name!r}: {path}: {key} has LoRA shapes "
                                           f"{a.shape} and {b.shape}")
-                bt = np.ascontiguousarray(b.T)
+                a, bt, bf16 = _compact(a), _compact(np.ascontiguousarray(b.T)), True
+                if a.dtype == np.float32 or bt.dtype == np.float32:
+                    a, bt, bf16 = _float32(a), _float32(bt), False
                 self._keep += [a, bt]
-                self._lib.lk_set_lora(self._handle, index, layer, mat, rank, alpha / rank,
-                                      a.ctypes.data, bt.ctypes.data)
+                if self._lib.lk_set_lora(self._handle, index, layer, mat, rank, alpha / rank,
+                                         int(bf16), a.ctypes.data, bt.ctypes.data) != 0:
+                    raise GenerationError(f"adapter {name!r}: {path}: rank {rank} of {key} is "
+                                          "over the native engine's 64")
 
     def forward(self, tokens: Sequence[int], slots: Sequence[int], positions: Sequence[int],
                 adapters: Sequence[int], want: Sequence[int]) -> np.ndarray:
