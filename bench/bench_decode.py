@@ -181,19 +181,27 @@ class _Peer:
         self.llm.close()
 
 
+def _warm_generator(folder: Path, engine: str) -> tuple[LocalGenerator, float]:
+    """A generator on `engine` that makes exactly TOKENS tokens a request, warmed up; and its
+    load seconds."""
+    from bot.generation.local import LocalGenerator
+
+    started = time.perf_counter()
+    gen = LocalGenerator(adapters_dir=folder, num_threads=THREADS, engine=engine)
+    load_s = round(time.perf_counter() - started, 2)
+    gen.engine.eos_ids = set()  # no EOS: every request makes exactly TOKENS tokens
+    gen.warmup()
+    return gen, load_s
+
+
 def _native_section(folder: Path) -> dict[str, object]:
     """The native engine side by side with llama.cpp's own bare decode (when installed), first
     in this process, so that the peak memory is the native generator's."""
     from bot.generation.llama import available
-    from bot.generation.local import LocalGenerator
     from training.base_model import find_source
 
-    figures: dict[str, object] = {}
-    started = time.perf_counter()
-    gen = LocalGenerator(adapters_dir=folder, num_threads=THREADS, engine="native")
-    figures["native_generator_load_s"] = round(time.perf_counter() - started, 2)
-    gen.engine.eos_ids = set()  # every request makes exactly TOKENS tokens
-    gen.warmup()
+    gen, load_s = _warm_generator(folder, "native")
+    figures: dict[str, object] = {"native_generator_load_s": load_s}
     tok, model = gen.tokenizer, gen.engine.model
     adapter = gen.adapters[0]
     if available():  # the peer and ours in turns, so that drift of a shared machine hits both
@@ -225,14 +233,8 @@ def _native_section(folder: Path) -> dict[str, object]:
         f"native_{adapter}_tok_s": round(single, 2),
         f"native_{adapter}_x_bare": round(bare_ms / step_ms, 2),
         f"native_prompt_{adapter}_s": round(prompt_s, 3),
-        "native_batch8_mixed_prompt_s": round(mixed_prompt_s, 3),
-        "native_batch8_mixed_step_ms": round(mixed_ms, 1),
-        "native_batch8_mixed_steps_x_single": round(8 * step_ms / mixed_ms, 2),
-        "native_single_request_tok_s": round(single_request, 2),
-        "native_concurrent8_mixed_tok_s": round(concurrent, 2),
-        "native_concurrent8_mixed_x_single": round(concurrent / single, 2),
-        "native_concurrent8_mixed_x_single_request": round(concurrent / single_request, 2),
-        "native_concurrent8_mixed_mean_batch": round(mean_batch, 2),
+        **_mixed_figures("native", step_ms, (mixed_prompt_s, mixed_ms), single_request,
+                         (concurrent, mean_batch)),
     })
     return figures
 
@@ -241,17 +243,12 @@ def _llama_section(folder: Path) -> dict[str, object]:
     """The llama.cpp engine side by side with llama.cpp's own bare decode, in this process
     before any torch model is loaded (so the peak memory is the llama.cpp generator's)."""
     from bot.generation.llama import LlamaCppModel
-    from bot.generation.local import LocalGenerator
     from training.base_model import find_source
 
-    figures: dict[str, object] = {}
     source = find_source(get_config().training.base_model)
     base = source.folder / (source.gguf_file or "")
-    started = time.perf_counter()
-    gen = LocalGenerator(adapters_dir=folder, num_threads=THREADS, engine="llama.cpp")
-    figures["llama_generator_load_s"] = round(time.perf_counter() - started, 2)
-    gen.engine.eos_ids = set()  # every request makes exactly TOKENS tokens
-    gen.warmup()
+    gen, load_s = _warm_generator(folder, "llama.cpp")
+    figures: dict[str, object] = {"llama_generator_load_s": load_s}
     tok, model = gen.tokenizer, gen.engine.model
     adapter = gen.adapters[0]
     # the peer and ours in turns, ROUNDS times, so that drift of a shared machine hits both
@@ -283,15 +280,28 @@ def _llama_section(folder: Path) -> dict[str, object]:
         "llama_prompt_f16_s": round(bare_prompt_s, 3),
         "llama_prompt_q4_1_s": round(q41_prompt_s, 3),
         f"llama_prompt_f16_{adapter}_s": round(prompt_s, 3),
-        "llama_batch8_mixed_prompt_s": round(mixed_prompt_s, 3),
-        "llama_batch8_mixed_step_ms": round(mixed_ms, 1),
-        "llama_single_request_tok_s": round(single_request, 2),
-        "llama_concurrent8_mixed_tok_s": round(concurrent, 2),
-        "llama_concurrent8_mixed_x_single": round(concurrent / single, 2),
-        "llama_concurrent8_mixed_x_single_request": round(concurrent / single_request, 2),
-        "llama_concurrent8_mixed_mean_batch": round(mean_batch, 2),
+        **_mixed_figures("llama", step_ms, (mixed_prompt_s, mixed_ms), single_request,
+                         (concurrent, mean_batch)),
     })
     return figures
+
+
+def _mixed_figures(engine: str, step_ms: float, batch8: tuple[float, float],
+                   single_request: float, concurrent: tuple[float, float]) -> dict[str, float]:
+    """An engine's mixed-batch figures against its single stream (`step_ms` a token): the
+    8-row batch's prompts and steps, and 8 concurrent requests (prefill included) against the
+    single-stream decode rate (the target's ratio) and against one request timed the same way."""
+    single, (rate, mean_batch) = 1000 / step_ms, concurrent
+    return {
+        f"{engine}_batch8_mixed_prompt_s": round(batch8[0], 3),
+        f"{engine}_batch8_mixed_step_ms": round(batch8[1], 1),
+        f"{engine}_batch8_mixed_steps_x_single": round(8 * step_ms / batch8[1], 2),
+        f"{engine}_single_request_tok_s": round(single_request, 2),
+        f"{engine}_concurrent8_mixed_tok_s": round(rate, 2),
+        f"{engine}_concurrent8_mixed_x_single": round(rate / single, 2),
+        f"{engine}_concurrent8_mixed_x_single_request": round(rate / single_request, 2),
+        f"{engine}_concurrent8_mixed_mean_batch": round(mean_batch, 2),
+    }
 
 
 def _decode_rate(

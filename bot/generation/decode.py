@@ -76,6 +76,23 @@ class Row:
 Step = Callable[[list[int] | None, list[bool]], "torch.Tensor | np.ndarray"]
 
 
+def check_rows(rows: Sequence[Row], max_rows: int, context_tokens: int,
+               adapters: Sequence[str]) -> None:
+    """Refuse a batch an engine with fixed KV cells cannot hold, saying which limit it passes."""
+    from bot.generation.base import GenerationError
+
+    if len(rows) > max_rows:
+        raise GenerationError(f"{len(rows)} rows exceed the {max_rows} a batch holds")
+    for row in rows:
+        if row.adapter is not None and row.adapter not in adapters:
+            raise GenerationError(f"unknown adapter {row.adapter!r}")
+        if len(row.prompt_ids) + row.max_new_tokens > context_tokens:
+            raise GenerationError(
+                f"a prompt of {len(row.prompt_ids)} tokens and {row.max_new_tokens} new ones "
+                f"exceed [generation].context_tokens = {context_tokens}"
+            )
+
+
 def stream_rows(
     rows: Sequence[Row],
     tokenizer: PreTrainedTokenizerBase,

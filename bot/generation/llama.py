@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.generation.base import GenerationError
-from bot.generation.decode import Row, Sampling, stream_rows
+from bot.generation.decode import Row, Sampling, check_rows, stream_rows
 
 log = logging.getLogger(__name__)
 _BACKEND = threading.Lock()
@@ -158,16 +158,7 @@ class LlamaCppModel:
         self, rows: Sequence[Row], tokenizer: object, eos_ids: set[int], sampling: Sampling,
     ) -> None:
         """Generate for every row (each under its own adapter); pieces go to `on_piece`."""
-        if len(rows) > self.max_rows:
-            raise GenerationError(f"{len(rows)} rows exceed the {self.max_rows} a batch holds")
-        for row in rows:
-            if row.adapter is not None and row.adapter not in self.names:
-                raise GenerationError(f"unknown adapter {row.adapter!r}")
-            if len(row.prompt_ids) + row.max_new_tokens > self.context_tokens:
-                raise GenerationError(
-                    f"a prompt of {len(row.prompt_ids)} tokens and {row.max_new_tokens} new ones "
-                    f"exceed [generation].context_tokens = {self.context_tokens}"
-                )
+        check_rows(rows, self.max_rows, self.context_tokens, self.names)
         *earlier, rows = self._chunks(rows)
         for chunk in earlier:  # a batch too big for the KV cells: in turns
             self.decode(chunk, tokenizer, eos_ids, sampling)

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedTokenizerBase
 
+    from bot.generation.llama import LlamaCppModel
+    from bot.generation.native import NativeModel
+
 log = logging.getLogger(__name__)
 
 Batching = Literal["mixed", "grouped"]
@@ -361,52 +364,55 @@ def _gguf_adapters(config: Config, folder: Path) -> tuple[Path, dict[str, Path]]
     return base, adapters
 
 
-class NativeEngine:
-    """The shipped GGUF on Lorekeeper's own kernel, each adapter a GGUF LoRA (cached)."""
+class _GgufEngine:
+    """What the two engines over the shipped GGUF share: the base file, every adapter as a
+    GGUF LoRA (cached), the tokenizer, and a model object that decodes rows."""
+
+    model: NativeModel | LlamaCppModel
+
+    def __init__(self, config: Config, folder: Path) -> None:
+        from training.base_model import load_tokenizer
+
+        self.model_path, self.adapter_paths = _gguf_adapters(config, folder)
+        self.tokenizer = load_tokenizer(config)
+        self.eos_ids = _eos_ids(None, self.tokenizer)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.model.names
+
+    def decode(self, rows: Sequence[Row], sampling: Sampling) -> None:
+        self.model.decode(rows, self.tokenizer, self.eos_ids, sampling)
+
+    def close(self) -> None:
+        self.model.close()
+
+
+class NativeEngine(_GgufEngine):
+    """The shipped GGUF on Lorekeeper's own kernel (bot.generation.native)."""
 
     def __init__(self, config: Config, folder: Path) -> None:
         from bot.generation.native import NativeModel
-        from training.base_model import load_tokenizer
 
+        super().__init__(config, folder)
         gen = config.generation
-        self.model_path, self.adapter_paths = _gguf_adapters(config, folder)
-        self.tokenizer = load_tokenizer(config)
         self.model = NativeModel(self.model_path, self.adapter_paths, cache=config.cache_dir,
                                  max_rows=gen.max_batch_size, context_tokens=gen.context_tokens)
-        self.names = self.model.names
-        self.eos_ids = _eos_ids(None, self.tokenizer)
-
-    def decode(self, rows: Sequence[Row], sampling: Sampling) -> None:
-        self.model.decode(rows, self.tokenizer, self.eos_ids, sampling)
-
-    def close(self) -> None:
-        self.model.close()
 
 
-class LlamaEngine:
-    """The shipped GGUF on llama.cpp, each adapter converted to a GGUF LoRA (cached)."""
+class LlamaEngine(_GgufEngine):
+    """The shipped GGUF on llama.cpp (bot.generation.llama)."""
 
     def __init__(self, config: Config, folder: Path, num_threads: int) -> None:
         from bot.generation.llama import LlamaCppModel, f16_copy
-        from training.base_model import load_tokenizer
 
+        super().__init__(config, folder)
         gen = config.generation
-        base, adapters = _gguf_adapters(config, folder)
-        self.tokenizer = load_tokenizer(config)
-        self.model_path, self.adapter_paths = base, adapters
-        self.prompt_path = f16_copy(base, config.cache_dir)
-        self.model = LlamaCppModel(base, adapters, prompt_model=self.prompt_path,
-                                   threads=num_threads or 1,
+        self.prompt_path = f16_copy(self.model_path, config.cache_dir)
+        self.model = LlamaCppModel(self.model_path, self.adapter_paths,
+                                   prompt_model=self.prompt_path, threads=num_threads or 1,
                                    max_rows=gen.max_batch_size,
                                    context_tokens=gen.context_tokens)
-        self.names = self.model.names
-        self.eos_ids = _eos_ids(None, self.tokenizer)
-
-    def decode(self, rows: Sequence[Row], sampling: Sampling) -> None:
-        self.model.decode(rows, self.tokenizer, self.eos_ids, sampling)
-
-    def close(self) -> None:
-        self.model.close()
 
 
 def _eos_ids(model: torch.nn.Module | None, tokenizer: object) -> set[int]:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.generation.base import GenerationError
-from bot.generation.decode import Row, Sampling, stream_rows
+from bot.generation.decode import Row, Sampling, check_rows, stream_rows
 
 SOURCE = Path(__file__).with_name("native.c")
 MATRICES = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
@@ -382,14 +382,7 @@ class NativeModel:
         self, rows: Sequence[Row], tokenizer: object, eos_ids: set[int], sampling: Sampling,
     ) -> None:
         """Generate for every row (each under its own adapter); pieces go to `on_piece`."""
-        if len(rows) > self.max_rows:
-            raise GenerationError(f"{len(rows)} rows exceed the {self.max_rows} a batch holds")
-        for row in rows:
-            if len(row.prompt_ids) + row.max_new_tokens > self.context_tokens:
-                raise GenerationError(
-                    f"a prompt of {len(row.prompt_ids)} tokens and {row.max_new_tokens} new ones "
-                    f"exceed [generation].context_tokens = {self.context_tokens}"
-                )
+        check_rows(rows, self.max_rows, self.context_tokens, self.names)
         index = [self.adapter_index(row.adapter) for row in rows]
         positions = [len(row.prompt_ids) for row in rows]
         logits = np.zeros((len(rows), self.n_vocab), dtype=np.float32)
