@@ -7,11 +7,14 @@ plus one row for the lookup), so tokens/s <= read bandwidth / weight bytes. Band
 timed sum over a 512 MiB tensor with the same thread count, the best of several tries: bigger
 than this CPU's L3 (260 MB), like the fp32 weights (538 MB), so it is DRAM bandwidth, the
 bandwidth a decode step actually gets (a tensor that fit in L3 would overstate the bound).
-Three ways side by side: naive `model.generate`, our loop over the Hugging Face forward
-(`hf_loop`), and our loop over the lean forward (`lean_loop`, bot/generation/lean.py: what the
-generator runs for base, one merged adapter, or per-row adapters in a mixed batch).
-Targets: single-stream >= 50% of the bound; 8 concurrent requests (spread over every faction)
->= 3x single.
+First the native engine (bot/generation/native.c, the bot's default), then the llama.cpp
+engine, each beside llama.cpp's own bare decode of the same GGUF (`_Peer`, measured in turns
+with ours, 7 rounds, medians), then the torch fp32 paths: naive `model.generate`, our loop over
+the Hugging Face forward (`hf_loop`), and our loop over the lean forward (`lean_loop`,
+bot/generation/lean.py). The native engine's bound: read bandwidth / the bytes a step reads
+(its packed matrices, plus the adapter's bf16 LoRA matrices with an adapter).
+Targets (the decode issue): single stream with an adapter >= llama.cpp's bare decode; 8
+concurrent requests (spread over every faction) >= 3x single.
 `concurrent8_*_x_single` divides the 8-request aggregate (prefill included, as a caller waits
 for it) by the single-stream decode rate (prefill excluded): the stricter ratio, and the one
 the target is judged on. `*_x_single_request` divides by one request timed the same way as the
@@ -220,7 +223,16 @@ def _native_section(folder: Path) -> dict[str, object]:
     single_request, _ = _concurrent_rate(gen, "mixed", requests=1)
     concurrent, mean_batch = _concurrent_rate(gen, "mixed")
     figures["peak_rss_native_gb"] = _peak_rss_gb()
+    weights, lora = model.weight_bytes, model.adapter_bytes.get(adapter, 0)
     gen.close()
+    bandwidth = read_bandwidth_gbs() * 1e9  # the bound, measured beside the rates
+    figures.update({
+        "native_weight_mb_per_token": round(weights / 1e6, 1),
+        f"native_{adapter}_lora_mb_per_token": round(lora / 1e6, 1),
+        "native_bare_pct_of_bound": round(100 * 1000 / bare_ms / (bandwidth / weights), 1),
+        f"native_{adapter}_pct_of_bound": round(
+            100 * 1000 / step_ms / (bandwidth / (weights + lora)), 1),
+    })
     single = 1000 / step_ms
     if available():
         x_peer = [1000 / r[2][1] / r[0] for r in rounds]

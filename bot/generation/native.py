@@ -245,6 +245,10 @@ class NativeModel:
         self.vectorized = bool(self._lib.lk_has_vnni())
         self._handle = None
         self._keep: list[np.ndarray] = []  # native.c points into these arrays
+        # bytes one decode step reads: the packed matrices (lm_head included), and per adapter
+        # its LoRA matrices (bench_decode's bandwidth bound)
+        self.weight_bytes = 0
+        self.adapter_bytes: dict[str, int] = {}
         self.max_rows, self.context_tokens = max_rows, context_tokens
         self.max_tokens = max(context_tokens, max_rows)
         try:
@@ -289,6 +293,7 @@ class NativeModel:
                                   "\"llama.cpp\")")
         values, d, m, bits = pack(tensor.data, tensor.kind)
         self._keep += [values, d, m]
+        self.weight_bytes += values.nbytes + d.nbytes + m.nbytes
         return values, d, m, np.int32(bits)
 
     def _load_base(self, path: Path, tensors: dict[str, Tensor], embd: Tensor) -> None:
@@ -343,6 +348,7 @@ class NativeModel:
                 if a.dtype == np.float32 or bt.dtype == np.float32:
                     a, bt, bf16 = _float32(a), _float32(bt), False
                 self._keep += [a, bt]
+                self.adapter_bytes[name] = self.adapter_bytes.get(name, 0) + a.nbytes + bt.nbytes
                 if self._lib.lk_set_lora(self._handle, index, layer, mat, rank, alpha / rank,
                                          int(bf16), a.ctypes.data, bt.ctypes.data) != 0:
                     raise GenerationError(f"adapter {name!r}: {path}: rank {rank} of {key} is "
