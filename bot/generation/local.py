@@ -282,13 +282,17 @@ def pick_engine(config: Config, engine: str) -> EngineName:
     """The engine `engine` names; "auto": for a GGUF base model the native kernel where a C
     compiler is found, else llama.cpp where it is installed; torch otherwise."""
     from bot.generation.llama import available
-    from bot.generation.native import compiler
+    from bot.generation.native import build, compiler
     from training.base_model import find_source
 
     gguf = find_source(config.training.base_model).gguf_file is not None
     if engine == "auto":
         if gguf and compiler() is not None:
-            return "native"
+            try:
+                build(config.cache_dir)  # compiled once per CPU; a failure falls back, loudly
+                return "native"
+            except GenerationError as exc:
+                log.warning("the native engine is unavailable, falling back: %s", exc)
         return "llama.cpp" if gguf and available() else "torch"
     if engine == "native" and not gguf:
         raise GenerationError("[generation].engine is native, but the base model is not a "
