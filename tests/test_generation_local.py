@@ -339,6 +339,11 @@ def test_warmup_and_close(adapters_dir):
 # above 0.99 with peft's and of the same size within 5%: a wrong row order of a query or key
 # LoRA, a lost scale or a missing module would break the last two.
 LOGIT_TOLERANCE = {"llama.cpp": 1.0, "native": 1.5}
+# The adapter effect's size against peft's: within 5% on llama.cpp (f16 prompts); on the 4-bit
+# prompt path both native and llama.cpp's own Q4_1 decoder measured 0.94-1.08 (correlation
+# 0.990-0.997) over three prompts and both adapters, so 10% there. A lost or doubled scale is
+# off by 2x.
+EFFECT_SIZE_TOLERANCE = {"llama.cpp": 0.05, "native": 0.10}
 DELTA_CORRELATION_MIN = 0.99
 
 
@@ -376,7 +381,8 @@ def test_converted_adapter_logits_match_peft(quantized_generator, reference, ada
     effect, expected = llama - llama_base, peft - peft_base
     assert np.abs(expected).max() > 1.0  # the adapter changes the logits: the check means something
     assert np.corrcoef(effect, expected)[0, 1] > DELTA_CORRELATION_MIN
-    assert np.linalg.norm(effect) / np.linalg.norm(expected) == pytest.approx(1.0, abs=0.05)
+    assert np.linalg.norm(effect) / np.linalg.norm(expected) == pytest.approx(
+        1.0, abs=EFFECT_SIZE_TOLERANCE[quantized_generator.engine_name])
 
 
 def test_mixed_batch_rows_equal_each_row_alone(quantized_generator):

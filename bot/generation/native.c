@@ -14,6 +14,7 @@
  * is d * s * sum(q * a) + m * s * sum(a). The LoRA terms run in f32: y += scale * B (A x).
  * Built with `-march=native`; a machine without AVX-512 VNNI gets the portable loops (the same
  * arithmetic, slower). */
+#define _POSIX_C_SOURCE 200112L /* posix_memalign */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,7 +58,7 @@ typedef struct {
     float *rope_cos, *rope_sin; /* [n_ctx][head_dim / 2] */
     float *kt, *v;         /* [slot][layer][kv_head][n_ctx / 16][head_dim][16], [slot][layer][n_ctx][kv_dim] */
     /* scratch, sized for max_tokens */
-    float *x, *h, *q, *k, *vv, *att, *gate, *up, *tmp, *scores, *lo, *lo_row;
+    float *x, *h, *q, *k, *vv, *att, *gate, *up, *tmp, *scores, *lo;
     int32_t *lo_tokens;
     int8_t *a8;
     float *as, *asa;
@@ -274,15 +275,50 @@ static void matmul(const QMat *w, int n, const int8_t *a8_all, const float *s_al
     }
 }
 
-/* row r of a LoRA matrix as f32 (bf16 is the top half of an f32: exact) */
-static const float *lora_row(const Lora *lo, const void *m, int r, int len, float *buf) {
-    if (!lo->bf16) return (const float *)m + (size_t)r * len;
-    const uint16_t *src = (const uint16_t *)m + (size_t)r * len;
-    for (int i = 0; i < len; i++) {
-        const uint32_t bits = (uint32_t)src[i] << 16;
-        memcpy(buf + i, &bits, 4);
-    }
-    return buf;
+/* element i of a LoRA matrix row as f32 (bf16 is the top half of an f32: exact) */
+static inline float lora_value(const Lora *lo, const void *row, int i) {
+    if (!lo->bf16) return ((const float *)row)[i];
+    const uint32_t bits = (uint32_t)((const uint16_t *)row)[i] << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+#if LK_VNNI
+static inline __m512 lora_load(const Lora *lo, const void *row, int i) {
+    if (!lo->bf16) return _mm512_loadu_ps((const float *)row + i);
+    const __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)row + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+#endif
+
+static const void *lora_row(const Lora *lo, const void *m, int r, int len) {
+    return lo->bf16 ? (const void *)((const uint16_t *)m + (size_t)r * len)
+                    : (const void *)((const float *)m + (size_t)r * len);
+}
+
+/* a . x over n values, a LoRA row (f32 or bf16), in dot()'s order */
+static float lora_dot(const Lora *lo, const void *a, const float *x, int n) {
+    int i = 0;
+    float s = 0;
+#if LK_VNNI
+    __m512 acc = _mm512_setzero_ps();
+    for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(lora_load(lo, a, i), _mm512_loadu_ps(x + i), acc);
+    s = _mm512_reduce_add_ps(acc);
+#endif
+    for (; i < n; i++) s += lora_value(lo, a, i) * x[i];
+    return s;
+}
+
+/* y += c * b over n values, b a LoRA row */
+static void lora_axpy(const Lora *lo, const void *b, float c, float *y, int n) {
+    int i = 0;
+#if LK_VNNI
+    const __m512 cv = _mm512_set1_ps(c);
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(cv, lora_load(lo, b, i), _mm512_loadu_ps(y + i)));
+#endif
+    for (; i < n; i++) y[i] += c * lora_value(lo, b, i);
 }
 
 /* y_t += scale * B (A x_t) for each token under an adapter that adapts this matrix. The tokens
@@ -298,17 +334,14 @@ static void lora_add(const Model *md, int layer, int mat, int n, const int32_t *
         if (m == 0) continue;
         float *mid = md->lo; /* [m][rank] */
         for (int r = 0; r < lo->rank; r++) {
-            const float *ar = lora_row(lo, lo->a, r, cols, md->lo_row);
+            const void *ar = lora_row(lo, lo->a, r, cols);
             for (int j = 0; j < m; j++)
-                mid[j * lo->rank + r] = lo->scale * dot(ar, x + (size_t)md->lo_tokens[j] * cols, cols);
+                mid[j * lo->rank + r] = lo->scale * lora_dot(lo, ar, x + (size_t)md->lo_tokens[j] * cols, cols);
         }
         for (int r = 0; r < lo->rank; r++) {
-            const float *br = lora_row(lo, lo->bt, r, rows, md->lo_row);
-            for (int j = 0; j < m; j++) {
-                float *yt = y + (size_t)md->lo_tokens[j] * rows;
-                const float c = mid[j * lo->rank + r];
-                for (int o = 0; o < rows; o++) yt[o] += c * br[o];
-            }
+            const void *br = lora_row(lo, lo->bt, r, rows);
+            for (int j = 0; j < m; j++)
+                lora_axpy(lo, br, mid[j * lo->rank + r], y + (size_t)md->lo_tokens[j] * rows, rows);
         }
     }
 }
@@ -431,7 +464,7 @@ void lk_free(Model *md) {
     free(md->rope_cos); free(md->rope_sin); free(md->kt); free(md->v);
     free(md->x); free(md->h); free(md->q); free(md->k); free(md->vv); free(md->att);
     free(md->gate); free(md->up); free(md->tmp); free(md->scores); free(md->lo);
-    free(md->lo_row); free(md->lo_tokens);
+    free(md->lo_tokens);
     free(md->a8); free(md->as); free(md->asa);
     free(md);
 }
@@ -471,14 +504,13 @@ Model *lk_create(const int32_t *dims, float eps, float rope_base) {
     md->tmp = alloc(sizeof(float) * (size_t)(T > md->max_slots ? T : md->max_slots) * md->n_embd);
     md->scores = alloc(sizeof(float) * (md->n_ctx + 16) * (md->n_head / md->n_head_kv));
     md->lo = alloc(sizeof(float) * T * MAX_RANK);
-    md->lo_row = alloc(sizeof(float) * wide);
     md->lo_tokens = alloc(sizeof(int32_t) * T);
     md->a8 = alloc((size_t)T * wide);
     md->as = alloc(sizeof(float) * T * wide / BLOCK);
     md->asa = alloc(sizeof(float) * T * wide / BLOCK);
     if (!md->mats || !md->attn_norm || !md->ffn_norm || !md->loras || !md->rope_cos ||
         !md->rope_sin || !md->kt || !md->v || !md->x || !md->h || !md->q || !md->k || !md->vv ||
-        !md->att || !md->gate || !md->up || !md->tmp || !md->scores || !md->lo || !md->lo_row || !md->lo_tokens || !md->a8 ||
+        !md->att || !md->gate || !md->up || !md->tmp || !md->scores || !md->lo || !md->lo_tokens || !md->a8 ||
         !md->as || !md->asa) {
         lk_free(md);
         return NULL;
