@@ -148,6 +148,23 @@ def test_evaluate_runs_on_a_small_sample(trained, tmp_path):
     assert (tmp_path / "chart.png").stat().st_size > 1000
 
 
+def test_merge_refreshes_only_the_setups_evaluated_again():
+    from training.evaluate import merge_reports
+
+    previous = {"note": "kept", "threads": 2, "factions": {
+        "orcish": {"lora": {"voice_score": 0.9}, "samples": {"lora": ["o"]}},
+        "elvish": {"base_plain": {"voice_score": 0.02}, "lora": {"voice_score": 0.5},
+                   "samples": {"base_plain": ["p"], "lora": ["old"]}}}}
+    new = {"threads": 1, "factions": {
+        "elvish": {"lora": {"voice_score": 0.95}, "samples": {"lora": ["new"]}}}}
+    merged = merge_reports(previous, new)
+    assert merged["note"] == "kept" and merged["threads"] == 1
+    assert merged["factions"]["orcish"] == previous["factions"]["orcish"]
+    elvish = merged["factions"]["elvish"]
+    assert elvish["base_plain"] == {"voice_score": 0.02} and elvish["lora"]["voice_score"] == 0.95
+    assert elvish["samples"] == {"base_plain": ["p"], "lora": ["new"]}
+
+
 @pytest.mark.slow
 def test_a_step_with_a_non_finite_loss_makes_no_update(tmp_path):
     """One overflowing batch is skipped; it must not turn every adapter weight into NaN."""

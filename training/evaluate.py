@@ -3,6 +3,7 @@ and the LoRA adapter with the tiny prompt.
 
     python -m training.evaluate                      # both factions, every held-out question
     python -m training.evaluate --faction elvish --merge   # add one faction to the report
+    python -m training.evaluate --faction elvish --setup lora --merge   # refresh one setup
     python -m training.evaluate --limit 4 --json     # a quick run, JSON on stdout
     python -m training.evaluate --faction orcish --limit 60 --out /tmp/eval
     python -m training.evaluate --engine native --out training/adapters/native
@@ -236,6 +237,18 @@ def _evaluate_engine(world: World, factions: list[str], limit: int | None, adapt
     return report
 
 
+def merge_reports(previous: dict, new: dict) -> dict:
+    """`new` laid over `previous`: the setups evaluated now replace theirs (figures and answers),
+    and every other faction and setup keeps its figures, so that `--setup lora --merge`
+    refreshes one adapter's row of a committed report."""
+    factions = dict(previous.get("factions", {}))
+    for faction, result in new["factions"].items():
+        old = factions.get(faction, {})
+        samples = {**old.get("samples", {}), **result.get("samples", {})}
+        factions[faction] = {**old, **result, "samples": samples}
+    return {**previous, **new, "factions": factions}
+
+
 def markdown(report: dict) -> str:
     """The report as a markdown table, one row per faction and setup."""
     lines = ["| faction | setup | voice score | number accuracy | with own stat | grounded "
@@ -297,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                         "llama.cpp: the LoRA setup on one of the bot's served engines")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--merge", action="store_true",
-                        help="keep the other factions of an existing report in --out")
+                        help="keep the other factions (and setups) of an existing report in --out")
     args = parser.parse_args(argv)
     config = get_config().training
     adapters = args.adapters_dir or REPO_ROOT / config.adapters_dir
@@ -310,8 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or adapters
     out.mkdir(parents=True, exist_ok=True)
     if args.merge and (out / "eval_report.json").exists():
-        previous = json.loads((out / "eval_report.json").read_text())
-        report["factions"] = {**previous.get("factions", {}), **report["factions"]}
+        report = merge_reports(json.loads((out / "eval_report.json").read_text()), report)
     (out / "eval_report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "eval_report.md").write_text(markdown(report))
     bar_chart(report, out / "eval_report.png")
