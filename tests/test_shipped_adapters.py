@@ -33,7 +33,7 @@ def test_adapter_was_trained_on_the_current_data_with_the_default_config(faction
 # without the asked value and then answers from the template. Strict: a test fails once the
 # target is met, so the entry must then go.
 SHORTFALLS = {("elvish", "number_accuracy"): 0.935, ("dwarvish", "number_accuracy"): 0.851,
-              ("human", "voice_score"): 0.879}
+              ("human", "number_accuracy"): 0.946}
 LORA_MINIMUMS = {"voice_score": "lora_voice_min", "number_accuracy": "lora_number_accuracy_min"}
 
 
