@@ -207,15 +207,16 @@ def _native_section(folder: Path) -> dict[str, object]:
     figures: dict[str, object] = {"native_generator_load_s": load_s}
     tok, model = gen.tokenizer, gen.engine.model
     adapter = gen.adapters[0]
+    peer_engine = None
     if available():  # the peer and ours in turns, so that drift of a shared machine hits both
         source = find_source(get_config().training.base_model)
         peer_engine = _Peer(source.folder / (source.gguf_file or ""), tok)
     rounds = []
     for _ in range(ROUNDS):
-        rounds.append((peer_engine.rate() if available() else None,
+        rounds.append((peer_engine.rate() if peer_engine else None,
                        _timed_engine(model, tok, [None], tries=1),
                        _timed_engine(model, tok, [adapter], tries=1)))
-    if available():
+    if peer_engine:
         peer_engine.close()
     bare_ms = statistics.median(r[1][1] for r in rounds)
     prompt_s, step_ms = (statistics.median(r[2][k] for r in rounds) for k in (0, 1))
@@ -234,7 +235,7 @@ def _native_section(folder: Path) -> dict[str, object]:
             100 * 1000 / step_ms / (bandwidth / (weights + lora)), 1),
     })
     single = 1000 / step_ms
-    if available():
+    if peer_engine:
         x_peer = [1000 / r[2][1] / r[0] for r in rounds]
         figures["native_peer_llama_cpp_bare_tok_s"] = round(
             statistics.median(r[0] for r in rounds), 2)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.generation.base import GenerationError
+
 if TYPE_CHECKING:
     import numpy as np
     import torch
@@ -79,8 +81,6 @@ Step = Callable[[list[int] | None, list[bool]], "torch.Tensor | np.ndarray"]
 def check_rows(rows: Sequence[Row], max_rows: int, context_tokens: int,
                adapters: Sequence[str]) -> None:
     """Refuse a batch an engine with fixed KV cells cannot hold, saying which limit it passes."""
-    from bot.generation.base import GenerationError
-
     if len(rows) > max_rows:
         raise GenerationError(f"{len(rows)} rows exceed the {max_rows} a batch holds")
     for row in rows:

@@ -8,8 +8,8 @@ with AVX-512 VNNI, and each row adds its own LoRA terms in f32. A row's arithmet
 depend on its batch, so a row batched with others equals that row decoded alone.
 
 The C file is compiled once per CPU and compiler into the model cache (`build`, about two
-seconds; `make setup` does it), with `-march=native`. The model is read from the GGUF with the
-`gguf` package and repacked in memory (`pack`); adapters are the GGUF LoRA files of
+seconds; `make setup` does it), with `-march=native`. The model is read from the GGUF by
+`read_gguf` and repacked in memory (`pack`); adapters are the GGUF LoRA files of
 bot.generation.gguf_lora.
 """
 
@@ -25,6 +25,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +35,18 @@ from bot.generation.decode import Row, Sampling, check_rows, stream_rows
 
 SOURCE = Path(__file__).with_name("native.c")
 MATRICES = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
-_BLOCK = 32
 _BUILD = threading.Lock()
 
 
 def compiler() -> str | None:
     """The C compiler to build with: $CC, else cc or gcc on the PATH."""
     return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+
+
+@cache
+def _compiler_version(cc: str) -> str:
+    """`cc --version`, asked once per process (each start-up looks the kernel up twice)."""
+    return subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
 
 
 def _cpu_flags() -> str:
@@ -60,7 +66,7 @@ def build(cache: Path, portable: bool = False) -> Path:
     if cc is None:
         raise GenerationError("the native engine needs a C compiler (cc or gcc, or $CC); "
                               "install one, or set [generation].engine = \"llama.cpp\"")
-    version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+    version = _compiler_version(cc)
     flags = ["-O3", "-march=native", *(["-mno-avx512f"] if portable else [])]
     key = hashlib.sha256(SOURCE.read_bytes() + _cpu_flags().encode() + version.encode() +
                          " ".join(flags).encode())
@@ -220,20 +226,11 @@ def _field(meta: dict[str, object], key: str, default: object = None) -> object:
     return meta[key]
 
 
-def _compact(values: np.ndarray) -> np.ndarray:
-    """f32 values as bfloat16 when that holds them exactly (peft saves its LoRA weights in bf16):
-    half the bytes a row's LoRA terms read; otherwise the f32 values themselves."""
-    values = np.ascontiguousarray(values, dtype=np.float32)
+def _bf16_bits(values: np.ndarray) -> np.ndarray | None:
+    """The bfloat16 bits of f32 values when bfloat16 holds them exactly (peft saves its LoRA
+    weights in bf16: half the bytes a row's LoRA terms read), else None."""
     top = (values.view(np.uint32) >> 16).astype(np.uint16)
-    if np.array_equal(top.astype(np.uint32) << 16, values.view(np.uint32)):
-        return top
-    return values
-
-
-def _float32(values: np.ndarray) -> np.ndarray:
-    if values.dtype == np.uint16:
-        return (values.astype(np.uint32) << 16).view(np.float32)
-    return values
+    return top if np.array_equal(top.astype(np.uint32) << 16, values.view(np.uint32)) else None
 
 
 class NativeModel:
@@ -286,7 +283,8 @@ class NativeModel:
             raise
         self._logits = np.zeros((max_rows, self.n_vocab), dtype=np.float32)
 
-    def _quantized(self, path: Path, tensor: Tensor) -> tuple[np.ndarray, ...]:
+    def _quantized(self, path: Path, tensor: Tensor
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         if tensor.kind not in ("Q4_0", "Q4_1", "Q8_0"):
             raise GenerationError(f"{path}: {tensor.name} is {tensor.kind}; the native engine "
                                   "reads Q4_0, Q4_1 and Q8_0 (set [generation].engine = "
@@ -294,7 +292,7 @@ class NativeModel:
         values, d, m, bits = pack(tensor.data, tensor.kind)
         self._keep += [values, d, m]
         self.weight_bytes += values.nbytes + d.nbytes + m.nbytes
-        return values, d, m, np.int32(bits)
+        return values, d, m, bits
 
     def _load_base(self, path: Path, tensors: dict[str, Tensor], embd: Tensor) -> None:
         lib, handle = self._lib, self._handle
@@ -305,7 +303,7 @@ class NativeModel:
                     raise GenerationError(f"{path}: no blk.{layer}.{name}.weight")
                 values, d, m, bits = self._quantized(path, tensor)
                 rows, cols = tensor.shape
-                lib.lk_set_matrix(handle, layer, index, rows, cols, int(bits), values.ctypes.data,
+                lib.lk_set_matrix(handle, layer, index, rows, cols, bits, values.ctypes.data,
                                   d.ctypes.data, m.ctypes.data)
             norms = [np.ascontiguousarray(tensors[f"blk.{layer}.{n}.weight"].data, np.float32)
                      for n in ("attn_norm", "ffn_norm")]
@@ -317,7 +315,7 @@ class NativeModel:
         head = tensors.get("output.weight", embd)
         values, d, m, bits = self._quantized(path, head)
         rows, cols = head.shape
-        lib.lk_set_matrix(handle, -1, 0, rows, cols, int(bits), values.ctypes.data,
+        lib.lk_set_matrix(handle, -1, 0, rows, cols, bits, values.ctypes.data,
                           d.ctypes.data, m.ctypes.data)
         if embd.kind != "Q8_0":
             raise GenerationError(f"{path}: token_embd.weight is {embd.kind}; the "
@@ -344,9 +342,11 @@ class NativeModel:
                 if b.ndim != 2 or a.ndim != 2 or b.shape[1] != rank:
                     raise GenerationError(f"adapter {name!r}: {path}: {key} has LoRA shapes "
                                           f"{a.shape} and {b.shape}")
-                a, bt, bf16 = _compact(a), _compact(np.ascontiguousarray(b.T)), True
-                if a.dtype == np.float32 or bt.dtype == np.float32:
-                    a, bt, bf16 = _float32(a), _float32(bt), False
+                bt = np.ascontiguousarray(b.T)
+                a16, bt16 = _bf16_bits(a), _bf16_bits(bt)
+                bf16 = a16 is not None and bt16 is not None
+                if bf16:
+                    a, bt = a16, bt16
                 self._keep += [a, bt]
                 self.adapter_bytes[name] = self.adapter_bytes.get(name, 0) + a.nbytes + bt.nbytes
                 if self._lib.lk_set_lora(self._handle, index, layer, mat, rank, alpha / rank,
@@ -452,8 +452,8 @@ def main() -> int:
     from characters.config import get_config
 
     try:
-        path = build(get_config().cache_dir)
         vectorized = bool(_library(get_config().cache_dir).lk_has_vnni())
+        path = build(get_config().cache_dir)  # already built: its path
     except GenerationError as exc:
         print(f"native engine unavailable: {exc}", file=sys.stderr)
         return 1
