@@ -39,11 +39,13 @@ typedef struct {
 } QMat;
 
 #define MAX_RANK 64
+#define LORA_CHUNK 8 /* tokens per pass over an adapter's matrices */
 typedef struct {
-    int rank, bf16;   /* bf16: the values are bfloat16 (what training saves), else f32 */
+    int rank, pad, bf16; /* pad: rank rounded up to 16, the extra ranks zero; bf16: the values
+                          * are bfloat16 (what training saves), else f32 */
     float scale;
-    const void *a;    /* [rank][cols] */
-    const void *bt;   /* [rank][rows] (B transposed) */
+    const void *at;   /* A transposed: [cols][pad] */
+    const void *bt;   /* B in tiles of 16 outputs: [rows / 16][pad][16] */
 } Lora;
 
 typedef struct {
@@ -275,55 +277,93 @@ static void matmul(const QMat *w, int n, const int8_t *a8_all, const float *s_al
     }
 }
 
-/* element i of a LoRA matrix row as f32 (bf16 is the top half of an f32: exact) */
-static inline float lora_value(const Lora *lo, const void *row, int i) {
-    if (!lo->bf16) return ((const float *)row)[i];
-    const uint32_t bits = (uint32_t)((const uint16_t *)row)[i] << 16;
+/* element i of a LoRA matrix as f32 (bf16 is the top half of an f32: exact) */
+static inline float lora_value(const Lora *lo, const void *m, size_t i) {
+    if (!lo->bf16) return ((const float *)m)[i];
+    const uint32_t bits = (uint32_t)((const uint16_t *)m)[i] << 16;
     float f;
     memcpy(&f, &bits, 4);
     return f;
 }
 
 #if LK_VNNI
-static inline __m512 lora_load(const Lora *lo, const void *row, int i) {
-    if (!lo->bf16) return _mm512_loadu_ps((const float *)row + i);
-    const __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)row + i));
+static inline __m512 lora_load(const Lora *lo, const void *m, size_t i) {
+    if (!lo->bf16) return _mm512_loadu_ps((const float *)m + i);
+    const __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)m + i));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 #endif
 
-static const void *lora_row(const Lora *lo, const void *m, int r, int len) {
-    return lo->bf16 ? (const void *)((const uint16_t *)m + (size_t)r * len)
-                    : (const void *)((const float *)m + (size_t)r * len);
+/* mid[j][0..pad) = scale * A x_tok[j] for nt tokens: each 16 ranks of A's column c are read once
+ * for all nt tokens. A token's sums run over c in the same order whatever nt is (two chains,
+ * even and odd c, added at the end), so that a row batched equals the row alone. */
+static inline __attribute__((always_inline)) void lora_down(
+    const Lora *lo, const float *x, int cols, const int32_t *tok, const int nt, float *mid) {
+    const int pad = lo->pad;
+#if LK_VNNI
+    for (int r0 = 0; r0 < pad; r0 += 16) {
+        __m512 even[LORA_CHUNK], odd[LORA_CHUNK];
+        for (int j = 0; j < nt; j++) even[j] = odd[j] = _mm512_setzero_ps();
+        for (int c = 0; c < cols; c += 2) {
+            const __m512 a0 = lora_load(lo, lo->at, (size_t)c * pad + r0);
+            const __m512 a1 = lora_load(lo, lo->at, (size_t)(c + 1) * pad + r0);
+            for (int j = 0; j < nt; j++) {
+                const float *xj = x + (size_t)tok[j] * cols + c;
+                even[j] = _mm512_fmadd_ps(_mm512_set1_ps(xj[0]), a0, even[j]);
+                odd[j] = _mm512_fmadd_ps(_mm512_set1_ps(xj[1]), a1, odd[j]);
+            }
+        }
+        for (int j = 0; j < nt; j++)
+            _mm512_storeu_ps(mid + j * pad + r0, _mm512_mul_ps(_mm512_add_ps(even[j], odd[j]),
+                                                               _mm512_set1_ps(lo->scale)));
+    }
+#else
+    for (int j = 0; j < nt; j++) {
+        const float *xj = x + (size_t)tok[j] * cols;
+        for (int r = 0; r < pad; r++) {
+            float even = 0, odd = 0;
+            for (int c = 0; c < cols; c += 2) {
+                even = fmaf(xj[c], lora_value(lo, lo->at, (size_t)c * pad + r), even);
+                odd = fmaf(xj[c + 1], lora_value(lo, lo->at, (size_t)(c + 1) * pad + r), odd);
+            }
+            mid[j * pad + r] = (even + odd) * lo->scale;
+        }
+    }
+#endif
 }
 
-/* a . x over n values, a LoRA row (f32 or bf16), in dot()'s order */
-static float lora_dot(const Lora *lo, const void *a, const float *x, int n) {
-    int i = 0;
-    float s = 0;
+/* y_tok[j] += B mid[j] for nt tokens, a tile of 16 outputs at a time: the tile's ranks are read
+ * once for all nt tokens, and each output adds the ranks in order. */
+static inline __attribute__((always_inline)) void lora_up(
+    const Lora *lo, const float *mid, const int32_t *tok, const int nt, float *y, int rows) {
+    const int pad = lo->pad;
+    for (int ob = 0; ob < rows / 16; ob++) {
+        const size_t tile = (size_t)ob * pad * 16;
 #if LK_VNNI
-    __m512 acc = _mm512_setzero_ps();
-    for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(lora_load(lo, a, i), _mm512_loadu_ps(x + i), acc);
-    s = _mm512_reduce_add_ps(acc);
+        __m512 acc[LORA_CHUNK];
+        for (int j = 0; j < nt; j++) acc[j] = _mm512_loadu_ps(y + (size_t)tok[j] * rows + ob * 16);
+        for (int r = 0; r < lo->rank; r++) {
+            const __m512 bv = lora_load(lo, lo->bt, tile + (size_t)r * 16);
+            for (int j = 0; j < nt; j++)
+                acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(mid[j * pad + r]), bv, acc[j]);
+        }
+        for (int j = 0; j < nt; j++) _mm512_storeu_ps(y + (size_t)tok[j] * rows + ob * 16, acc[j]);
+#else
+        for (int j = 0; j < nt; j++) {
+            float *yj = y + (size_t)tok[j] * rows + ob * 16;
+            for (int i = 0; i < 16; i++)
+                for (int r = 0; r < lo->rank; r++)
+                    yj[i] = fmaf(mid[j * pad + r], lora_value(lo, lo->bt, tile + (size_t)r * 16 + i), yj[i]);
+        }
 #endif
-    for (; i < n; i++) s += lora_value(lo, a, i) * x[i];
-    return s;
+    }
 }
 
-/* y += c * b over n values, b a LoRA row */
-static void lora_axpy(const Lora *lo, const void *b, float c, float *y, int n) {
-    int i = 0;
-#if LK_VNNI
-    const __m512 cv = _mm512_set1_ps(c);
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(cv, lora_load(lo, b, i), _mm512_loadu_ps(y + i)));
-#endif
-    for (; i < n; i++) y[i] += c * lora_value(lo, b, i);
-}
+#define LORA_CASE(N) case N: lora_down(lo, x, cols, tok, N, mid); lora_up(lo, mid, tok, N, y, rows); break;
 
 /* y_t += scale * B (A x_t) for each token under an adapter that adapts this matrix. The tokens
- * of one adapter are done together, so its matrices are read once per call, not per token;
- * each token's sums run in the same order either way. */
+ * of one adapter are done together, up to LORA_CHUNK at a time, so its matrices are read once
+ * per chunk, not per token. */
 static void lora_add(const Model *md, int layer, int mat, int n, const int32_t *adapters,
                      const float *x, int cols, float *y, int rows) {
     for (int ad = 0; ad < md->n_adapters; ad++) {
@@ -331,17 +371,13 @@ static void lora_add(const Model *md, int layer, int mat, int n, const int32_t *
         if (lo->rank == 0) continue;
         int m = 0;
         for (int t = 0; t < n; t++) if (adapters[t] == ad) md->lo_tokens[m++] = t;
-        if (m == 0) continue;
-        float *mid = md->lo; /* [m][rank] */
-        for (int r = 0; r < lo->rank; r++) {
-            const void *ar = lora_row(lo, lo->a, r, cols);
-            for (int j = 0; j < m; j++)
-                mid[j * lo->rank + r] = lo->scale * lora_dot(lo, ar, x + (size_t)md->lo_tokens[j] * cols, cols);
-        }
-        for (int r = 0; r < lo->rank; r++) {
-            const void *br = lora_row(lo, lo->bt, r, rows);
-            for (int j = 0; j < m; j++)
-                lora_axpy(lo, br, mid[j * lo->rank + r], y + (size_t)md->lo_tokens[j] * rows, rows);
+        float *mid = md->lo; /* [LORA_CHUNK][pad] */
+        for (int j0 = 0; j0 < m; j0 += LORA_CHUNK) {
+            const int32_t *tok = md->lo_tokens + j0;
+            switch (m - j0 < LORA_CHUNK ? m - j0 : LORA_CHUNK) {
+                LORA_CASE(1) LORA_CASE(2) LORA_CASE(3) LORA_CASE(4)
+                LORA_CASE(5) LORA_CASE(6) LORA_CASE(7) LORA_CASE(8)
+            }
         }
     }
 }
@@ -540,13 +576,16 @@ void lk_set_norms(Model *md, int layer, const float *attn_norm, const float *ffn
 void lk_set_embedding(Model *md, const uint8_t *q8_0_rows) { md->embd = q8_0_rows; }
 
 /* returns 0, or -1 for a rank over MAX_RANK or an index out of range */
-int lk_set_lora(Model *md, int adapter, int layer, int mat, int rank, float scale, int bf16,
-                const void *a, const void *bt) {
-    if (rank < 0 || rank > MAX_RANK || adapter < 0 || adapter >= md->n_adapters || layer < 0 ||
-        layer >= md->n_layer || mat < 0 || mat >= N_MATS)
+/* at: A transposed, [cols][pad]; bt: B in tiles, [rows / 16][pad][16]; pad = rank rounded up to
+ * 16, with zeros. Returns 0, or -1 for a rank over MAX_RANK, a wrong pad or an index out of
+ * range. */
+int lk_set_lora(Model *md, int adapter, int layer, int mat, int rank, int pad, float scale,
+                int bf16, const void *at, const void *bt) {
+    if (rank < 0 || rank > MAX_RANK || pad != (rank + 15) / 16 * 16 || adapter < 0 ||
+        adapter >= md->n_adapters || layer < 0 || layer >= md->n_layer || mat < 0 || mat >= N_MATS)
         return -1;
     Lora *lo = &md->loras[((size_t)adapter * md->n_layer + layer) * N_MATS + mat];
-    lo->rank = rank; lo->scale = scale; lo->bf16 = bf16; lo->a = a; lo->bt = bt;
+    lo->rank = rank; lo->pad = pad; lo->scale = scale; lo->bf16 = bf16; lo->at = at; lo->bt = bt;
     return 0;
 }
 

@@ -96,7 +96,7 @@ def _library(cache: Path, portable: bool = False) -> ctypes.CDLL:
     lib.lk_set_matrix.argtypes = [ptr, i32, i32, i32, i32, i32, ptr, ptr, ptr]
     lib.lk_set_norms.argtypes = [ptr, i32, ptr, ptr]
     lib.lk_set_embedding.argtypes = [ptr, ptr]
-    lib.lk_set_lora.argtypes = [ptr, i32, i32, i32, i32, f32, i32, ptr, ptr]
+    lib.lk_set_lora.argtypes = [ptr, i32, i32, i32, i32, i32, f32, i32, ptr, ptr]
     lib.lk_set_lora.restype = i32
     lib.lk_forward.argtypes = [ptr, i32, ptr, ptr, ptr, ptr, i32, ptr, ptr]
     lib.lk_forward.restype = i32
@@ -233,6 +233,19 @@ def _bf16_bits(values: np.ndarray) -> np.ndarray | None:
     return top if np.array_equal(top.astype(np.uint32) << 16, values.view(np.uint32)) else None
 
 
+def _lora_layout(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A ([rank][cols]) and B ([rows][rank]) as native.c reads them: A transposed, [cols][pad],
+    and B in tiles of 16 outputs, [rows / 16][pad][16]; pad is the rank rounded up to 16, the
+    extra ranks zero."""
+    rank, rows = a.shape[0], b.shape[0]
+    pad = -(-rank // 16) * 16
+    at = np.zeros((a.shape[1], pad), np.float32)
+    at[:, :rank] = a.T
+    bt = np.zeros((rows // 16, pad, 16), np.float32)
+    bt[:, :rank, :] = b.reshape(rows // 16, 16, rank).transpose(0, 2, 1)
+    return at, bt
+
+
 class NativeModel:
     """The GGUF model and its adapters in native.c, decoding batches of Rows in one pass."""
 
@@ -342,15 +355,16 @@ class NativeModel:
                 if b.ndim != 2 or a.ndim != 2 or b.shape[1] != rank:
                     raise GenerationError(f"adapter {name!r}: {path}: {key} has LoRA shapes "
                                           f"{a.shape} and {b.shape}")
-                bt = np.ascontiguousarray(b.T)
-                a16, bt16 = _bf16_bits(a), _bf16_bits(bt)
+                at, bt = _lora_layout(a, b)
+                a16, bt16 = _bf16_bits(at), _bf16_bits(bt)
                 bf16 = a16 is not None and bt16 is not None
                 if bf16:
-                    a, bt = a16, bt16
-                self._keep += [a, bt]
-                self.adapter_bytes[name] = self.adapter_bytes.get(name, 0) + a.nbytes + bt.nbytes
-                if self._lib.lk_set_lora(self._handle, index, layer, mat, rank, alpha / rank,
-                                         int(bf16), a.ctypes.data, bt.ctypes.data) != 0:
+                    at, bt = a16, bt16
+                self._keep += [at, bt]
+                self.adapter_bytes[name] = self.adapter_bytes.get(name, 0) + at.nbytes + bt.nbytes
+                if self._lib.lk_set_lora(self._handle, index, layer, mat, rank, at.shape[1],
+                                         alpha / rank, int(bf16), at.ctypes.data,
+                                         bt.ctypes.data) != 0:
                     raise GenerationError(f"adapter {name!r}: {path}: rank {rank} of {key} is "
                                           "over the native engine's 64")
 
