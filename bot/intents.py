@@ -34,8 +34,9 @@ class Thresholds:
     # defense") counts only when the meaning is this sure of its stat
     ambiguous_margin: float = 0.1  # ... and only when its stat is this near the surest one
     filler: float = 0.6  # a part of the question this near the filler examples is left out
-    compound: float = -1.0  # two stat words side by side ("mana regen") are a stat the game
-    # lacks when the unknown kind comes within this of the nearest kind
+    compound: float = -1.0  # two stat words side by side ("mana regen"), or an everyday word
+    # for a stat the game lacks ("luck"), are such a stat when the unknown kind comes within
+    # this of the nearest kind
     narrower: float = 1.0  # a stat whose terms extend the one stat word written ("hp" in "hp
     # regen") wins when the meaning is this much surer of it ("hp per second")
 

@@ -31,12 +31,13 @@ from bot.intents import Thresholds, load_intents
 from bot.nearest import best_by_label, label_groups
 from bot.question_text import fold_cached, has_compound, mask_terms, names_re, without_name
 from bot.questions import (
+    ABSENT,
     PATCH_RE,
     SHORT_PATCH_RE,
     SINCE_RE,
     TermHit,
+    find_all_terms,
     find_patch,
-    find_terms,
     narrower_stats,
 )
 from bot.reading import Understanding, follow
@@ -113,7 +114,12 @@ class QuestionReader:
 
     def _terms(self, text: str) -> list[TermHit]:
         """The stat terms of `text`; real words and the roster's names are no typos."""
-        return find_terms(text, self.schema, self.meanings, self._english, self._names)
+        return self._scan(text)[0]
+
+    def _scan(self, text: str) -> tuple[list[TermHit], list[TermHit]]:
+        """The stat terms of `text`, and its terms for stats the game lacks ("lifesteal")."""
+        found = find_all_terms(text, self.schema, self.meanings, self._english, self._names)
+        return [h for h in found if h.stat != ABSENT], [h for h in found if h.stat == ABSENT]
 
     def _speller(self, texts: list[str]) -> Speller:
         """Typos are corrected toward the words of the understanding data; the embedder's
@@ -122,6 +128,7 @@ class QuestionReader:
                         for t in (s.label, s.name.replace("_", " "), *s.synonyms)]
         data = [*texts, *schema_terms,
                 *(a for m in self.meanings.stats for a in m.abbreviations),
+                *self.meanings.absent_terms,
                 *self._roster_words.faction_words, *self._roster_words.roles,
                 *(f.name for f in self.world.factions)]
         lore = words_of(c.lore for c in self.world.characters)
@@ -195,12 +202,12 @@ class QuestionReader:
         vectors_of: dict[str, np.ndarray] = {}
         parts = [p for p in SEGMENT_RE.split(plain) if p.strip()] if len(self._filler) else []
         parts = parts if len(parts) > 1 else []
-        hits, masked, clauses = self._split(plain)
+        hits, absent, masked, clauses = self._split(plain)
         self._embed_into(vectors_of, [plain, masked, *clauses, *parts])  # one call, mostly
         kept = self._without_filler(plain, parts, vectors_of)
         if kept != plain:
             plain = kept
-            hits, masked, clauses = self._split(plain)
+            hits, absent, masked, clauses = self._split(plain)
             self._embed_into(vectors_of, [plain, masked, *clauses])
         vector = vectors_of[plain]
         stat_scores = best_by_label(self._stats @ vector, self._stat_groups)
@@ -229,6 +236,8 @@ class QuestionReader:
         if other is not None:
             return follow(Understanding(kind="compare", stats=stats, other=other, **base),
                           previous)
+        if not exact and self._lacks_stat(absent, kind_scores, kind):  # "armor penetration?"
+            return follow(Understanding(kind="unknown_stat", **base), previous)
         chatter = kind == "smalltalk" and self._kind_wins(
             kind, kind_scores[kind], best_stat, bool(exact))
         plain_named = {h.stat for h in hits if not self._weak(plain, h)}
@@ -270,7 +279,9 @@ class QuestionReader:
         swapped: set[str] = set()
         for clause in clauses:
             scores = best_by_label(self._stats @ vectors_of[clause], self._stat_groups)
-            own = self._terms(clause)
+            own, absent = self._scan(clause)
+            if not own and absent:
+                continue  # "lifesteal and hp": a stat the game lacks adds none
             if not own:
                 found = max(scores, key=scores.get)
                 if scores[found] >= self.thresholds.clause:
@@ -287,6 +298,16 @@ class QuestionReader:
         dropped = {s for s in swapped if not any(s in kept for kept in kept_by)}
         return added, dropped
 
+    def _lacks_stat(self, absent: Sequence[TermHit], kind_scores: dict[str, float],
+                    kind: str) -> bool:
+        """Whether the words name a stat the game does not have: a term of one, or one that
+        is also an everyday word ("luck", "block") when the question is no lore or small
+        talk and the unknown kind comes this close to the nearest ("good luck out there",
+        "your whole stat block" are none)."""
+        near = kind not in ("lore", "smalltalk") and kind_scores["unknown_stat"] >= \
+            kind_scores[kind] - self.thresholds.compound
+        return any(h.raw not in self.meanings.ambiguous_terms or near for h in absent)
+
     def _kind_wins(self, kind: str, score: float, best_stat: float, named: bool) -> bool:
         """Whether a kind with no stat (lore, small talk, ...) is this much nearer than any
         stat, by its own margin, and by more when the words name a stat ("armour
@@ -302,12 +323,12 @@ class QuestionReader:
             embedded = np.asarray(self._embed(missing), dtype=np.float32)
             vectors_of.update(zip(missing, embedded, strict=True))
 
-    def _split(self, text: str) -> tuple[list[TermHit], str, list[str]]:
-        """The stat terms of `text`, the text its kind is read from, and its clauses when it
-        has several."""
-        hits = self._terms(text)
+    def _split(self, text: str) -> tuple[list[TermHit], list[TermHit], str, list[str]]:
+        """The stat terms of `text`, its terms for stats the game lacks, the text its kind is
+        read from, and its clauses when it has several."""
+        hits, absent = self._scan(text)
         clauses = [c for c in CLAUSE_RE.split(text) if c.strip()]
-        return hits, self._kind_text(text, hits), clauses if len(clauses) > 1 else []
+        return hits, absent, self._kind_text(text, hits), clauses if len(clauses) > 1 else []
 
     def _without_filler(self, text: str, parts: Sequence[str],
                         vectors_of: dict[str, np.ndarray]) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.questions import (
+    ABSENT,
+    find_all_terms,
     find_patch,
     find_stats,
     find_terms,
@@ -52,6 +54,17 @@ KNOWN = ["2026-W44", "2026-W45", "2026-W45-hotfix", "2026-W46", "2026-W47", "202
 )
 def test_find_stats(world, text, stats):
     assert find_stats(text, world.schema, world.meanings) == stats
+
+
+def test_a_stat_the_game_lacks_takes_its_words_from_the_real_stats(world):
+    # "armor penetration" is matched before "armor", "life steal" before "life"
+    assert find_stats("is your armor penetration any good", world.schema, world.meanings) == ()
+    assert find_stats("your life steal?", world.schema, world.meanings) == ()
+    assert find_stats("armour pen and hp?", world.schema, world.meanings) == ("health",)
+    found = find_all_terms("armor penetration and hp", world.schema, world.meanings)
+    assert [(h.stat, h.raw) for h in found] == [(ABSENT, "armor penetration"), ("health", "hp")]
+    # ... as written: "swing rate" is no typo of "win rate"
+    assert find_all_terms("your swing rate", world.schema, world.meanings) == []
 
 
 def test_phrasal_synonyms_are_left_to_the_meaning_step(world):

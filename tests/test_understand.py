@@ -170,6 +170,23 @@ def test_two_stat_words_run_together_may_be_a_stat_the_game_lacks(read, question
     assert read(question).kind == "unknown_stat"
 
 
+@pytest.mark.parametrize("question", [
+    "is your life steal any good", "how often can you block a hit",
+    "how much armour penetration have you got", "whats your parry like", "tenacity?"])
+def test_a_stat_the_game_lacks_is_no_real_stat_its_words_hold(read, question):
+    assert read(question).kind == "unknown_stat"
+
+
+@pytest.mark.parametrize(("question", "kind", "stats"), [
+    ("lifesteal and hp?", "stats", ("health",)),  # a real stat named beside it is asked
+    ("good luck out there", "smalltalk", ()),  # an everyday word only where it names a stat
+    ("show me your whole stat block", "all", ()),
+])
+def test_a_stat_the_game_lacks_beside_other_words(read, question, kind, stats):
+    got = read(question)
+    assert (got.kind, got.stats) == (kind, stats)
+
+
 def test_each_clause_confirms_its_own_everyday_stat_word(read):
     got = read("your mana reserves and life total?")  # "life" alone is an everyday word
     assert (got.kind, set(got.stats)) == ("stats", {"mana", "health"})
