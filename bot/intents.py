@@ -45,12 +45,38 @@ class Thresholds:
         return cls(**{k: float(v) for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-def load_intents(world_dir: Path,
-                 ) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...], Thresholds]:
-    """The example questions of each kind, the filler players wrap questions in, and the
+@dataclass(frozen=True)
+class IntentData:
+    """intents.json: the example questions of each kind, the filler players wrap questions
+    in, the words that measure a character against its own past ("than before"), and the
     measured thresholds."""
+
+    intents: dict[str, tuple[str, ...]]
+    filler: tuple[str, ...]
+    comparing_words: tuple[str, ...]  # "than", "vs", "compared to"
+    past_words: tuple[str, ...]  # "before", "you used to", "last week"
+    thresholds: Thresholds
+
+
+class IntentsError(ValueError):
+    """intents.json is malformed."""
+
+
+def load_intents(world_dir: Path) -> IntentData:
+    """Read `<world_dir>/intents.json`."""
     path = Path(world_dir) / INTENTS_FILE
     data = json.loads(path.read_text(encoding="utf-8"))
-    intents = {k: tuple(v) for k, v in data["intents"].items()}
-    filler = tuple(data.get("filler", ()))
-    return intents, filler, Thresholds.from_json(data.get("thresholds", {}))
+    past = data.get("past_comparison", {})
+    try:
+        comparing, words = tuple(past.get("comparing", ())), tuple(past.get("past", ()))
+    except AttributeError as exc:
+        raise IntentsError(f"{path}: past_comparison must be an object with the lists "
+                           "comparing and past") from exc
+    bad = [w for w in (*comparing, *words) if not isinstance(w, str) or not w.strip()]
+    if bad or bool(comparing) != bool(words):
+        raise IntentsError(f"{path}: past_comparison needs both lists, of words "
+                           f"(comparing: {len(comparing)}, past: {len(words)}, bad: {bad})")
+    return IntentData(intents={k: tuple(v) for k, v in data["intents"].items()},
+                      filler=tuple(data.get("filler", ())), comparing_words=comparing,
+                      past_words=words,
+                      thresholds=Thresholds.from_json(data.get("thresholds", {})))

@@ -29,7 +29,15 @@ import numpy as np
 
 from bot.intents import Thresholds, load_intents
 from bot.nearest import best_by_label, label_groups
-from bot.question_text import fold_cached, has_compound, mask_terms, names_re, without_name
+from bot.question_text import (
+    compares_with_past,
+    fold_cached,
+    has_compound,
+    mask_terms,
+    names_re,
+    past_comparison_re,
+    without_name,
+)
 from bot.questions import (
     ABSENT,
     PATCH_RE,
@@ -60,6 +68,9 @@ SEGMENT_RE = re.compile(r"(?<=[,.:;!?])\s+|\s+(?=\bif\b)|(?<=\bbut)\s+", re.IGNO
 # nearer than any stat to win.
 KIND_MARGINS = {"lore": "lore_over", "smalltalk": "smalltalk_over",
                 "unknown_stat": "unknown_over", "all_stats": "all_over"}
+# The kinds that talk rather than ask about the numbers: words that make another question
+# one about a stat the game lacks ("luck") or about changes ("than before") do not here.
+TALK_KINDS = frozenset({"lore", "smalltalk"})
 # The kinds whose examples are read with their stat words as written.
 UNMASKED_KINDS = frozenset({"unknown_stat"})
 CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNORECASE)
@@ -75,8 +86,10 @@ class QuestionReader:
         self.schema = world.schema
         self.meanings = world.meanings
         self._embed = embed
-        intents, filler, measured = load_intents(world.root)
-        self.thresholds = thresholds or measured
+        data = load_intents(world.root)
+        intents, filler = data.intents, data.filler
+        self.thresholds = thresholds or data.thresholds
+        self._past = past_comparison_re(data.comparing_words, data.past_words)
         self._roster_words = RosterWords(world)
         self._narrower = narrower_stats(self.schema, self.meanings)
         self._names = frozenset(words_of(
@@ -220,9 +233,10 @@ class QuestionReader:
         if exact and (dropped or any(s not in exact for s in by_clause)):
             exact = tuple(n for n in self.schema.names
                           if n in (*exact, *by_clause) and n not in dropped)
-        kind = max(kind_scores, key=kind_scores.get)
-        if kind_scores["changes"] >= kind_scores[kind] - self.thresholds.changes_bias:
-            kind = "changes"
+        best_stat = max(stat_scores.values())
+        past = compares_with_past(plain, self._past)
+        kind, talk = self._nearest_kind(kind_scores, best_stat, bool(exact), past,
+                                        than is not None and not past and not than_patch)
         # Two stat words run together ("mana regen", "crit damage") may be one stat the game
         # does not have: then the unknown kind need only come this close to the nearest.
         compound = has_compound(plain, hits)
@@ -230,13 +244,12 @@ class QuestionReader:
                 kind_scores["unknown_stat"] >= kind_scores[kind] - self.thresholds.compound:
             kind = "unknown_stat"
         stats = exact or semantic
-        best_stat = max(stat_scores.values())
         base = dict(text=text, patch=patch, since=since, stat_scores=stat_scores,
                     kind_scores=kind_scores, vector=vector)
         if other is not None:
             return follow(Understanding(kind="compare", stats=stats, other=other, **base),
                           previous)
-        if not exact and self._lacks_stat(absent, kind_scores, kind):  # "armor penetration?"
+        if not exact and self._lacks_stat(absent, kind_scores, kind, talk):  # "armor pen?"
             return follow(Understanding(kind="unknown_stat", **base), previous)
         chatter = kind == "smalltalk" and self._kind_wins(
             kind, kind_scores[kind], best_stat, bool(exact))
@@ -298,13 +311,28 @@ class QuestionReader:
         dropped = {s for s in swapped if not any(s in kept for kept in kept_by)}
         return added, dropped
 
+    def _nearest_kind(self, kind_scores: dict[str, float], best_stat: float, named: bool,
+                      past: bool, against_other: bool) -> tuple[str, bool]:
+        """The kind of question, and whether it is talk (lore or small talk that wins by its
+        margin). What changed wins when it comes this close to the nearest, or when the
+        question measures against its own past ("do you crit more than you used to?") and is
+        no talk; never when it measures against something else ("stronger than my mom")."""
+        kinds = {k: v for k, v in kind_scores.items() if not (against_other and k == "changes")}
+        kind = max(kinds, key=kinds.get)
+        talk = kind in TALK_KINDS and self._kind_wins(kind, kinds[kind], best_stat, named)
+        if "changes" in kinds and (
+                kinds["changes"] >= kinds[kind] - self.thresholds.changes_bias
+                or (past and not talk)):
+            kind, talk = "changes", False
+        return kind, talk
+
     def _lacks_stat(self, absent: Sequence[TermHit], kind_scores: dict[str, float],
-                    kind: str) -> bool:
+                    kind: str, talk: bool) -> bool:
         """Whether the words name a stat the game does not have: a term of one, or one that
-        is also an everyday word ("luck", "block") when the question is no lore or small
-        talk and the unknown kind comes this close to the nearest ("good luck out there",
-        "your whole stat block" are none)."""
-        near = kind not in ("lore", "smalltalk") and kind_scores["unknown_stat"] >= \
+        is also an everyday word ("luck", "block") when the question is no talk and the
+        unknown kind comes this close to the nearest ("good luck out there", "your whole
+        stat block" are none)."""
+        near = not talk and kind_scores["unknown_stat"] >= \
             kind_scores[kind] - self.thresholds.compound
         return any(h.raw not in self.meanings.ambiguous_terms or near for h in absent)
 

@@ -3,8 +3,11 @@ lists misread, comparisons only with a real name, roster questions, and follow-u
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from bot.intents import IntentsError, load_intents
 from bot.understand import QuestionReader
 from characters.resolve import NameResolver, find_named
 from stats_db.embed import MiniLMEmbedder
@@ -187,6 +190,20 @@ def test_a_stat_the_game_lacks_beside_other_words(read, question, kind, stats):
     assert (got.kind, got.stats) == (kind, stats)
 
 
+@pytest.mark.parametrize(("question", "kind", "stats"), [
+    # measured against its own past: what changed
+    ("do you swing faster than you used to?", "changes", ("attack_speed",)),
+    ("is your armour thicker than before or what", "changes", ("defense",)),
+    ("how's your mana now vs last patch", "changes", ("mana",)),
+    # ... against someone else: no change
+    ("are you stronger than my uncle", "smalltalk", ()),
+    ("are you quicker than a horse", "smalltalk", ()),
+])
+def test_a_comparison_with_the_past_asks_what_changed(read, question, kind, stats):
+    got = read(question)
+    assert (got.kind, got.stats) == (kind, stats)
+
+
 def test_each_clause_confirms_its_own_everyday_stat_word(read):
     got = read("your mana reserves and life total?")  # "life" alone is an everyday word
     assert (got.kind, set(got.stats)) == ("stats", {"mana", "health"})
@@ -209,3 +226,12 @@ def test_the_examples_are_embedded_once_and_cached(world, tmp_path):
     QuestionReader(world, embed, tmp_path)
     QuestionReader(world, embed, tmp_path)
     assert len(calls) == 1 and calls[0] > 300  # the second reader loads the cached bank
+
+
+def test_the_past_comparison_words_are_checked(world, tmp_path):
+    data = json.loads((world.root / "intents.json").read_text(encoding="utf-8"))
+    assert load_intents(world.root).comparing_words == tuple(data["past_comparison"]["comparing"])
+    data["past_comparison"] = {"comparing": ["than"], "past": []}
+    (tmp_path / "intents.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IntentsError, match="past_comparison needs both lists"):
+        load_intents(tmp_path)
