@@ -39,6 +39,18 @@ def has_compound(text: str, hits: Sequence[TermHit]) -> bool:
                for a, b in pairwise(ordered))
 
 
+def split_clauses(text: str, separator: re.Pattern[str], hits: Sequence[TermHit]) -> list[str]:
+    """`text` split at each `separator` that falls outside the terms ("hp/s and mana" is
+    "hp/s", "mana")."""
+    out, at = [], 0
+    for match in separator.finditer(text):
+        if not any(h.start < match.end() and match.start() < h.end for h in hits):
+            out.append(text[at:match.start()])
+            at = match.end()
+    out.append(text[at:])
+    return out
+
+
 def mask_terms(text: str, hits: Sequence[TermHit]) -> str:
     """`text` with each stat term replaced by one stat word (MASK_WORD)."""
     out, at = [], 0

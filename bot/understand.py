@@ -36,6 +36,7 @@ from bot.question_text import (
     mask_terms,
     names_re,
     past_comparison_re,
+    split_clauses,
     without_name,
 )
 from bot.questions import (
@@ -355,7 +356,7 @@ class QuestionReader:
         """The stat terms of `text`, its terms for stats the game lacks, the text its kind is
         read from, and its clauses when it has several."""
         hits, absent = self._scan(text)
-        clauses = [c for c in CLAUSE_RE.split(text) if c.strip()]
+        clauses = [c for c in split_clauses(text, CLAUSE_RE, [*hits, *absent]) if c.strip()]
         return hits, absent, self._kind_text(text, hits), clauses if len(clauses) > 1 else []
 
     def _without_filler(self, text: str, parts: Sequence[str],
@@ -381,7 +382,8 @@ class QuestionReader:
         best = max(stat_scores, key=stat_scores.get)
         lead = stat_scores[best] - stat_scores[exact[0]]
         if best != exact[0] and stat_scores[best] >= self.thresholds.sure \
-                and lead >= self.thresholds.prefer:
+                and lead >= self.thresholds.prefer \
+                and exact[0] not in self._narrower.get(best, ()):  # "hp/s" is no "hp"
             return (best,)
         if best in self._narrower.get(exact[0], ()) and lead >= self.thresholds.narrower \
                 and stat_scores[best] >= self.thresholds.stat:

@@ -146,3 +146,14 @@ def test_name_prefixes_longest_first_and_quotes():
     assert split_quoted('"Hagga Grim-Eye" what is your attack') == (
         "Hagga Grim-Eye", "what is your attack")
     assert name_prefixes('"Hagga" hi') == [("Hagga", "hi")]
+
+
+def test_clauses_split_outside_the_terms(world):
+    from bot.question_text import split_clauses
+    from bot.understand import CLAUSE_RE
+
+    text = "hp/s and attacks/sec, then mana"
+    hits = find_terms(text, world.schema, world.meanings)
+    assert split_clauses(text, CLAUSE_RE, hits) == ["hp/s", "attacks/sec", "then mana"]
+    assert split_clauses("hp/mana", CLAUSE_RE, find_terms("hp/mana", world.schema)) == \
+        ["hp", "mana"]

@@ -162,6 +162,9 @@ def test_a_roster_ranks_by_the_plain_stat_word(read):
     ("health recovery rate?", ("health_regen",)),
     # ... but the plain word alone stays itself
     ("hp?", ("health",)),
+    ("whats ur helth", ("health",)),
+    # ... and a narrower term as written stays itself ("hp/s" holds "hp")
+    ("your hp/s pls", ("health_regen",)),
 ])
 def test_narrower_stats(read, question, stats):
     got = read(question)
