@@ -228,13 +228,14 @@ class QuestionReader:
         kind_scores = self._kind_scores(vectors_of[masked], vector)
         exact = self._exact(plain, hits, stat_scores, clauses)
         semantic = self.semantic_stats(stat_scores)
-        by_clause, dropped = self._clause_stats(clauses, hits, vectors_of)
+        by_clause, dropped, surest_clause = self._clause_stats(clauses, hits, vectors_of)
         semantic = tuple(dict.fromkeys((*semantic, *by_clause)))
         exact = self._prefer_meaning(exact, stat_scores)
         if exact and (dropped or any(s not in exact for s in by_clause)):
             exact = tuple(n for n in self.schema.names
                           if n in (*exact, *by_clause) and n not in dropped)
-        best_stat = max(stat_scores.values())
+        # a question on several stats is as near a stat as its surest clause
+        best_stat = max(*stat_scores.values(), surest_clause)
         past = compares_with_past(plain, self._past)
         kind, talk = self._nearest_kind(kind_scores, best_stat, bool(exact), past,
                                         than is not None and not past and not than_patch)
@@ -281,27 +282,33 @@ class QuestionReader:
         return follow(reading, previous)
 
     def _clause_stats(self, clauses: Sequence[str], hits: Sequence[TermHit],
-                      vectors_of: dict[str, np.ndarray]) -> tuple[list[str], set[str]]:
+                      vectors_of: dict[str, np.ndarray],
+                      ) -> tuple[list[str], set[str], float]:
         """Each clause of a question on several stats read on its own: the stats a clause
-        adds (one with no stat word that is sure of its stat; one whose everyday stat word its
-        own meaning confirms, "mana capacity and life points"; a narrower stat its meaning
-        prefers, "price and health recovery rate"), and the stat words the clauses read as
-        another stat. Only stats of the whole question's words count ("hp/s" is no "hp")."""
+        adds (one with no stat word, or only everyday ones its meaning does not confirm,
+        that is sure of its stat: "how much damage can you absorb"; one whose everyday stat
+        word its own meaning confirms, "mana capacity and life points"; a narrower stat its
+        meaning prefers, "price and health recovery rate"), the stat words the clauses read
+        as another stat or as none, and how sure the surest clause that adds a stat is. Only
+        stats of the whole question's words count ("hp/s" is no "hp")."""
         added: list[str] = []
         named: set[str] = {h.stat for h in hits}
         kept_by: list[tuple[str, ...]] = []
         swapped: set[str] = set()
+        surest = 0.0
         for clause in clauses:
             scores = best_by_label(self._stats @ vectors_of[clause], self._stat_groups)
             own, absent = self._scan(clause)
             if not own and absent:
                 continue  # "lifesteal and hp": a stat the game lacks adds none
-            if not own:
+            read = self._exact(clause, own, scores, [clause]) if own else ()
+            swapped.update(h.stat for h in own if h.stat not in read)  # its meaning says no
+            if not read:
                 found = max(scores, key=scores.get)
                 if scores[found] >= self.thresholds.clause:
                     added.append(found)
+                    surest = max(surest, scores[found])
                 continue
-            read = self._exact(clause, own, scores, [clause])
             preferred = self._prefer_meaning(read, scores)
             if preferred != read:
                 swapped.update(read)
@@ -309,8 +316,9 @@ class QuestionReader:
                 s in self._narrower.get(n, ()) for n in named))
             kept_by.append(kept)
             added += kept
+            surest = max([surest, *(scores[s] for s in kept)])
         dropped = {s for s in swapped if not any(s in kept for kept in kept_by)}
-        return added, dropped
+        return added, dropped, surest
 
     def _nearest_kind(self, kind_scores: dict[str, float], best_stat: float, named: bool,
                       past: bool, against_other: bool) -> tuple[str, bool]:

@@ -207,6 +207,22 @@ def test_a_comparison_with_the_past_asks_what_changed(read, question, kind, stat
     assert (got.kind, got.stats) == (kind, stats)
 
 
+@pytest.mark.parametrize(("question", "stats"), [
+    # the last clause's everyday word ("damage") means another stat there: that stat is asked
+    ("how far can your arrows reach and how quick are you across the field and how much "
+     "damage can you take before going down", {"attack_range", "speed", "health"}),
+    # ... and "attacks", read by each clause as its own stat, is no Attack question
+    ("how rapid are your swings and how much distance can your attacks cover and how hard "
+     "are you to hurt through that armor", {"attack_speed", "attack_range", "defense"}),
+    # a clause sure of its stat keeps the whole question a stat question
+    ("what's your mana and how fast does your health refill and how potent is your magic",
+     {"mana", "health_regen", "ability_power"}),
+])
+def test_each_clause_of_a_long_question_names_its_own_stat(read, question, stats):
+    got = read(question)
+    assert (got.kind, set(got.stats)) == ("stats", stats)
+
+
 def test_each_clause_confirms_its_own_everyday_stat_word(read):
     got = read("your mana reserves and life total?")  # "life" alone is an everyday word
     assert (got.kind, set(got.stats)) == ("stats", {"mana", "health"})
