@@ -230,7 +230,7 @@ class QuestionReader:
         semantic = self.semantic_stats(stat_scores)
         by_clause, dropped, surest_clause = self._clause_stats(clauses, hits, vectors_of)
         semantic = tuple(dict.fromkeys((*semantic, *by_clause)))
-        exact = self._prefer_meaning(exact, stat_scores)
+        exact = self._prefer_meaning(exact, stat_scores, hits)
         if exact and (dropped or any(s not in exact for s in by_clause)):
             exact = tuple(n for n in self.schema.names
                           if n in (*exact, *by_clause) and n not in dropped)
@@ -309,7 +309,7 @@ class QuestionReader:
                     added.append(found)
                     surest = max(surest, scores[found])
                 continue
-            preferred = self._prefer_meaning(read, scores)
+            preferred = self._prefer_meaning(read, scores, own)
             if preferred != read:
                 swapped.update(read)
             kept = tuple(s for s in preferred if s in named or any(
@@ -381,17 +381,18 @@ class QuestionReader:
         return " ".join(kept) if kept and len(kept) < len(parts) else text
 
     def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
-                        ) -> tuple[str, ...]:
+                        hits: Sequence[TermHit] = ()) -> tuple[str, ...]:
         """One stat word whose meaning the question does not carry ("how fast do you attack"
         names Attack, means Attack speed) gives way to the stat the meaning is sure of, or
-        to a narrower stat ("hp" and "hp regen") the meaning is surer of."""
-        if len(exact) != 1:
+        to a narrower stat ("hp" and "hp regen") the meaning is surer of. A term of several
+        words ("attack power", "hp/s") says what it means, and stays."""
+        if len(exact) != 1 or any(h.stat == exact[0] and len(fold_cached(h.raw).split()) > 1
+                                  for h in hits):
             return exact
         best = max(stat_scores, key=stat_scores.get)
         lead = stat_scores[best] - stat_scores[exact[0]]
         if best != exact[0] and stat_scores[best] >= self.thresholds.sure \
-                and lead >= self.thresholds.prefer \
-                and exact[0] not in self._narrower.get(best, ()):  # "hp/s" is no "hp"
+                and lead >= self.thresholds.prefer:
             return (best,)
         if best in self._narrower.get(exact[0], ()) and lead >= self.thresholds.narrower \
                 and stat_scores[best] >= self.thresholds.stat:

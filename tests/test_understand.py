@@ -163,8 +163,10 @@ def test_a_roster_ranks_by_the_plain_stat_word(read):
     # ... but the plain word alone stays itself
     ("hp?", ("health",)),
     ("whats ur helth", ("health",)),
-    # ... and a narrower term as written stays itself ("hp/s" holds "hp")
+    # ... and a term of several words as written stays itself ("hp/s" holds "hp"; "attack
+    # power" is no "spell damage", though both hold a word for Attack)
     ("your hp/s pls", ("health_regen",)),
+    ("right, you're a legend, sure. so how big is your attack power", ("attack",)),
 ])
 def test_narrower_stats(read, question, stats):
     got = read(question)
