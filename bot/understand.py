@@ -229,6 +229,12 @@ class QuestionReader:
         exact = self._exact(plain, hits, stat_scores, clauses)
         semantic = self.semantic_stats(stat_scores)
         by_clause, dropped, surest_clause = self._clause_stats(clauses, hits, vectors_of)
+        if hits and not exact and not by_clause:
+            # its everyday stat words name no stat ("what was life like before the war"):
+            # the kind is read from the words as written
+            masked = self._kind_text(plain, ())
+            self._embed_into(vectors_of, [masked])
+            kind_scores = self._kind_scores(vectors_of[masked], vector)
         semantic = tuple(dict.fromkeys((*semantic, *by_clause)))
         exact = self._prefer_meaning(exact, stat_scores, hits)
         if exact and (dropped or any(s not in exact for s in by_clause)):

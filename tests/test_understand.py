@@ -225,6 +225,13 @@ def test_each_clause_of_a_long_question_names_its_own_stat(read, question, stats
     assert (got.kind, set(got.stats)) == ("stats", stats)
 
 
+@pytest.mark.parametrize("question", [
+    "what was your life like as a boy", "how was life back home"])
+def test_an_everyday_word_that_names_no_stat_is_read_as_written(read, question):
+    # "life" masked as a stat word made these stat questions
+    assert read(question).kind == "lore"
+
+
 def test_each_clause_confirms_its_own_everyday_stat_word(read):
     got = read("your mana reserves and life total?")  # "life" alone is an everyday word
     assert (got.kind, set(got.stats)) == ("stats", {"mana", "health"})
