@@ -21,6 +21,8 @@ class Thresholds:
     roster: float = 0.65  # a roster question with no superlative, faction, role or count
     clause: float = 0.7  # a clause of a several-stat question this sure of a stat adds it
     changes_bias: float = 0.0  # "what changed" wins when this close to the nearest kind
+    changes_over: float = -1.0  # ... and, by its examples alone, when it is at most this much
+    # less near than the nearest stat
     sure: float = 0.8  # the meaning is sure of a stat ...
     prefer: float = 0.15  # ... and this much surer than of the one stat word the text holds
     # A kind with no stat wins when this much nearer than any stat (per kind), and by

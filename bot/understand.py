@@ -331,8 +331,12 @@ class QuestionReader:
         """The kind of question, and whether it is talk (lore or small talk that wins by its
         margin). What changed wins when it comes this close to the nearest, or when the
         question measures against its own past ("do you crit more than you used to?") and is
-        no talk; never when it measures against something else ("stronger than my mom")."""
-        kinds = {k: v for k, v in kind_scores.items() if not (against_other and k == "changes")}
+        no talk; never when it measures against something else ("stronger than my mom"), nor
+        by its examples alone when a stat is far nearer ("how many spells before you run
+        dry" is no "weaker than before")."""
+        far = kind_scores["changes"] - best_stat < self.thresholds.changes_over
+        kinds = {k: v for k, v in kind_scores.items()
+                 if not (k == "changes" and (against_other or (far and not past)))}
         kind = max(kinds, key=kinds.get)
         talk = kind in TALK_KINDS and self._kind_wins(kind, kinds[kind], best_stat, named)
         if "changes" in kinds and (

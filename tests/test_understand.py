@@ -203,6 +203,8 @@ def test_a_stat_the_game_lacks_beside_other_words(read, question, kind, stats):
     # ... against someone else: no change
     ("are you stronger than my uncle", "smalltalk", ()),
     ("are you quicker than a horse", "smalltalk", ()),
+    # ... nor a "before" that is no time of the game, where a stat is far nearer
+    ("how many spells before you run dry", "stats", ("mana",)),
 ])
 def test_a_comparison_with_the_past_asks_what_changed(read, question, kind, stats):
     got = read(question)
