@@ -67,10 +67,10 @@ def _stat_terms(schema: StatSchema, meanings: Meanings | None = None) -> tuple[_
 
 
 @cache
-def narrower_stats(schema: StatSchema, meanings: Meanings | None = None,
+def narrower_terms(schema: StatSchema, meanings: Meanings | None = None,
                    ) -> dict[str, frozenset[str]]:
-    """For each stat, the stats with a term that holds one of its terms ("hp regen" holds
-    "hp": Health regen is narrower than Health; "attack speed" holds "attack")."""
+    """For each term (folded), the other stats with a term that holds it ("hp regen" holds
+    "hp": Health regen is narrower than "hp"; "atk speed" holds "atk")."""
     terms = _stat_terms(schema, meanings)
     out: dict[str, set[str]] = {}
     for long in terms:
@@ -78,8 +78,20 @@ def narrower_stats(schema: StatSchema, meanings: Meanings | None = None,
             n = len(short.words)
             if short.stat != long.stat and n < len(long.words) and any(
                     long.words[i:i + n] == short.words for i in range(len(long.words) - n + 1)):
-                out.setdefault(short.stat, set()).add(long.stat)
-    return {stat: frozenset(found) for stat, found in out.items()}
+                out.setdefault(" ".join(short.words), set()).add(long.stat)
+    return {term: frozenset(found) for term, found in out.items()}
+
+
+@cache
+def narrower_stats(schema: StatSchema, meanings: Meanings | None = None,
+                   ) -> dict[str, frozenset[str]]:
+    """For each stat, the stats with a term that holds one of its terms ("hp regen" holds
+    "hp": Health regen is narrower than Health; "attack speed" holds "attack")."""
+    by_term = narrower_terms(schema, meanings)
+    out: dict[str, set[str]] = {}
+    for term in _stat_terms(schema, meanings):
+        out.setdefault(term.stat, set()).update(by_term.get(" ".join(term.words), ()))
+    return {stat: frozenset(found) for stat, found in out.items() if found}
 
 
 def _words(text: str) -> list[tuple[str, str, int]]:

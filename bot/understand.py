@@ -47,7 +47,7 @@ from bot.questions import (
     TermHit,
     find_all_terms,
     find_patch,
-    narrower_stats,
+    narrower_terms,
 )
 from bot.reading import Understanding, follow
 from bot.roster_words import RosterAsk, RosterWords
@@ -92,7 +92,7 @@ class QuestionReader:
         self.thresholds = thresholds or data.thresholds
         self._past = past_comparison_re(data.comparing_words, data.past_words)
         self._roster_words = RosterWords(world)
-        self._narrower = narrower_stats(self.schema, self.meanings)
+        self._narrower_terms = narrower_terms(self.schema, self.meanings)
         self._names = frozenset(words_of(
             t for c in world.characters for t in (c.name, *c.aliases, c.region, c.role)))
         self._english = english if english is not None else vocabulary_words(
@@ -318,8 +318,7 @@ class QuestionReader:
             preferred = self._prefer_meaning(read, scores, own)
             if preferred != read:
                 swapped.update(read)
-            kept = tuple(s for s in preferred if s in named or any(
-                s in self._narrower.get(n, ()) for n in named))
+            kept = tuple(s for s in preferred if s in named or s in self._narrower(hits))
             kept_by.append(kept)
             added += kept
             surest = max([surest, *(scores[s] for s in kept)])
@@ -390,6 +389,12 @@ class QuestionReader:
                 kept.append(part)
         return " ".join(kept) if kept and len(kept) < len(parts) else text
 
+    def _narrower(self, hits: Sequence[TermHit], stat: str | None = None) -> frozenset[str]:
+        """The stats narrower than the terms written (of `stat`): "hp regen" holds "hp", but
+        "damage reduction" does not hold "atk", though both "damage" and "atk" are Attack."""
+        return frozenset(s for h in hits if stat is None or h.stat == stat
+                         for s in self._narrower_terms.get(fold_cached(h.raw), ()))
+
     def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
                         hits: Sequence[TermHit] = ()) -> tuple[str, ...]:
         """One stat word whose meaning the question does not carry ("how fast do you attack"
@@ -404,7 +409,7 @@ class QuestionReader:
         if best != exact[0] and stat_scores[best] >= self.thresholds.sure \
                 and lead >= self.thresholds.prefer:
             return (best,)
-        if best in self._narrower.get(exact[0], ()) and lead >= self.thresholds.narrower \
+        if best in self._narrower(hits, exact[0]) and lead >= self.thresholds.narrower \
                 and stat_scores[best] >= self.thresholds.stat:
             return (best,)  # "hp per second" names Health, means Health regen
         return exact

@@ -14,6 +14,7 @@ from bot.questions import (
     match_stat,
     name_prefixes,
     narrower_stats,
+    narrower_terms,
     normalize_patch,
     split_quoted,
 )
@@ -86,6 +87,14 @@ def test_narrower_stats_are_those_whose_terms_hold_a_terms_words(world):
     assert "attack_speed" in narrower["speed"]
     assert "health" not in narrower.get("health_regen", ())
     assert "cost" not in narrower
+
+
+def test_narrower_terms_hold_the_term_as_written(world):
+    by_term = narrower_terms(world.schema, world.meanings)
+    assert "health_regen" in by_term["hp"]
+    assert {"attack_speed", "attack_range"} <= by_term["atk"]
+    # "damage reduction" (Defense) holds "damage", a word for Attack, but not "atk"
+    assert "defense" in by_term["damage"] and "defense" not in by_term["atk"]
 
 
 def test_superlatives_with_a_word_inside_and_the_longest_first(world):

@@ -167,6 +167,9 @@ def test_a_roster_ranks_by_the_plain_stat_word(read):
     # power" is no "spell damage", though both hold a word for Attack)
     ("your hp/s pls", ("health_regen",)),
     ("right, you're a legend, sure. so how big is your attack power", ("attack",)),
+    # ... and only a stat whose term holds the word as written is narrower ("damage
+    # reduction" holds "damage", not "atk")
+    ("how good is your atk", ("attack",)),
 ])
 def test_narrower_stats(read, question, stats):
     got = read(question)
