@@ -61,6 +61,13 @@ def _terms(schema: StatSchema, meanings: Meanings | None = None) -> tuple[_Term,
     return tuple(sorted(seen.values(), key=lambda t: (-len(" ".join(t.words)), t.words)))
 
 
+@cache
+def _term_words(schema: StatSchema, meanings: Meanings | None = None,
+                ) -> frozenset[tuple[str, ...]]:
+    """The words of every term."""
+    return frozenset(t.words for t in _terms(schema, meanings))
+
+
 def _stat_terms(schema: StatSchema, meanings: Meanings | None = None) -> tuple[_Term, ...]:
     """The terms of the game's stats only."""
     return tuple(t for t in _terms(schema, meanings) if t.stat != ABSENT)
@@ -131,17 +138,23 @@ def find_all_terms(text: str, schema: StatSchema, meanings: Meanings | None = No
     """`find_terms`, with the terms for stats the game lacks (their stat is ABSENT)."""
     words = _words(text)
     folded = [w for w, _, _ in words]
+    starts: dict[str, list[int]] = {}
+    for i, word in enumerate(folded):
+        starts.setdefault(word, []).append(i)
     shouting = text.upper() == text
     used = [False] * len(words)
     found: list[TermHit] = []
     terms = _terms(schema, meanings)
-    exact_terms = {t.words for t in terms}
+    exact_terms = _term_words(schema, meanings)
     for term in terms:
         n = len(term.words)
         joined = " ".join(term.words)
         # (a stat the game lacks is matched as written: "swing rate" is no typo of "win rate")
         typo_ok = len(joined.replace(" ", "")) >= FUZZY_MIN_LETTERS and term.stat != ABSENT
-        for i in range(len(words) - n + 1):
+        # a term matched only as written can start only where its first word stands
+        for i in range(len(words) - n + 1) if typo_ok else starts.get(term.words[0], ()):
+            if i > len(words) - n:
+                break
             window = folded[i : i + n]
             if any(used[i : i + n]):
                 continue
