@@ -62,6 +62,9 @@ THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
 # ("what's life like in Varnholt?" reads as "... in the homeland?").
 PLACE_WORD = "the homeland"
 ROLE_WORD, ROLES_WORD = "hero", "heroes"
+# ... and what a faction's words become when the kind is read, so that the frame of the
+# question decides ("what do you think of the humans" small talk, "what are dwarves like" lore)
+FOLK_WORD = "the folk"
 # Where a question on several stats splits into clauses, each read for its own stat.
 # Where a question splits into parts, each of which may be filler around it.
 SEGMENT_RE = re.compile(r"(?<=[,.:;!?])\s+|\s+(?=\bif\b)|(?<=\bbut)\s+", re.IGNORECASE)
@@ -102,6 +105,9 @@ class QuestionReader:
         # The kinds' examples are read as the questions are: with their stat words masked.
         self._places = names_re(c.region for c in world.characters)
         self._role_re = names_re(c.role for c in world.characters)
+        # (the short ones, "man" and "men", are everyday words too)
+        self._faction_re = names_re(w for words in self.meanings.faction_words.values()
+                                    for w in words if len(w) > 3)
         kind_texts = [(k, self._places.sub(PLACE_WORD, t) if k in UNMASKED_KINDS
                        else self._kind_text(self._places.sub(PLACE_WORD, t)))
                       for k, texts in intents.items() for t in texts]
@@ -120,11 +126,11 @@ class QuestionReader:
             + [t for texts in intents.values() for t in texts])
 
     def _kind_text(self, text: str, hits: Sequence[TermHit] | None = None) -> str:
-        """`text` as its kind is read: stat words and role names masked."""
+        """`text` as its kind is read: stat words, role names and faction words masked."""
         hits = self._terms(text) if hits is None else hits
-        return self._role_re.sub(
+        return self._faction_re.sub(FOLK_WORD, self._role_re.sub(
             lambda m: ROLES_WORD if m.group().lower().endswith("s") else ROLE_WORD,
-            mask_terms(text, hits))
+            mask_terms(text, hits)))
 
     def _terms(self, text: str) -> list[TermHit]:
         """The stat terms of `text`; real words and the roster's names are no typos."""

@@ -237,6 +237,15 @@ def test_an_everyday_word_that_names_no_stat_is_read_as_written(read, question):
     assert read(question).kind == "lore"
 
 
+@pytest.mark.parametrize(("question", "kind"), [
+    # the faction's name is masked when the kind is read: the frame of the question decides
+    ("what is human culture like", "lore"), ("what are the humans all about", "lore"),
+    ("honestly what do you make of the elves", "smalltalk"),
+])
+def test_a_question_about_a_faction_is_read_by_its_frame(read, question, kind):
+    assert read(question).kind == kind
+
+
 def test_each_clause_confirms_its_own_everyday_stat_word(read):
     got = read("your mana reserves and life total?")  # "life" alone is an everyday word
     assert (got.kind, set(got.stats)) == ("stats", {"mana", "health"})
