@@ -14,6 +14,9 @@ from characters.world import Character
 
 # What a stat term becomes when the kind of question is read ("has your attack changed?").
 MASK_WORD = "attack"
+# How many words may stand between a comparing word and the past it compares with ("than
+# you did last week").
+PAST_WINDOW = 4
 
 
 @lru_cache(maxsize=4096)
@@ -36,6 +39,18 @@ def has_compound(text: str, hits: Sequence[TermHit]) -> bool:
                for a, b in pairwise(ordered))
 
 
+def split_clauses(text: str, separator: re.Pattern[str], hits: Sequence[TermHit]) -> list[str]:
+    """`text` split at each `separator` that falls outside the terms ("hp/s and mana" is
+    "hp/s", "mana")."""
+    out, at = [], 0
+    for match in separator.finditer(text):
+        if not any(h.start < match.end() and match.start() < h.end for h in hits):
+            out.append(text[at:match.start()])
+            at = match.end()
+    out.append(text[at:])
+    return out
+
+
 def mask_terms(text: str, hits: Sequence[TermHit]) -> str:
     """`text` with each stat term replaced by one stat word (MASK_WORD)."""
     out, at = [], 0
@@ -53,3 +68,22 @@ def without_name(text: str, character: Character) -> str:
                        reverse=True):
         out = re.sub(re.escape(name), " ", out, flags=re.IGNORECASE)
     return out
+
+
+def past_comparison_re(comparing: Iterable[str], past: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern for a comparison with the past, over folded text: a comparing word ("than",
+    "vs") and, at most PAST_WINDOW words on, a word of the past ("before", "you used to")."""
+    def alternatives(words: Iterable[str]) -> str:
+        folded = sorted({fold(w) for w in words if fold(w)}, key=len, reverse=True)
+        return "|".join(r"\s+".join(map(re.escape, w.split())) for w in folded)
+
+    before, after = alternatives(comparing), alternatives(past)
+    if not before or not after:
+        return None
+    return re.compile(rf"\b(?:{before})(?:\s+\S+){{0,{PAST_WINDOW}}}?\s+(?:{after})\b")
+
+
+def compares_with_past(text: str, pattern: re.Pattern[str] | None) -> bool:
+    """Whether `text` measures against its own past ("do you crit more than you used to?",
+    "faster than before"), not against someone else ("stronger than my mom")."""
+    return pattern is not None and pattern.search(fold_cached(text)) is not None

@@ -25,6 +25,8 @@ ENGLISH_WORDS = frozenset({"as"})
 # A term of at least this many letters matches a word with a small typo.
 FUZZY_MIN_LETTERS = 5
 FUZZY_MIN_SCORE = 85.0
+# The stat of a term for a stat the game does not have (meanings.json, absent_stat_terms).
+ABSENT = ""
 
 PATCH_RE = re.compile(r"\b(\d{4}-w\d{1,2}(?:-[a-z0-9]+)?)\b", re.IGNORECASE)
 SHORT_PATCH_RE = re.compile(r"\b(w\d{1,2}(?:-[a-z0-9]+)?)\b", re.IGNORECASE)
@@ -43,7 +45,8 @@ class _Term:
 @cache
 def _terms(schema: StatSchema, meanings: Meanings | None = None) -> tuple[_Term, ...]:
     """Every term of every stat (labels, names, synonyms and the abbreviations of
-    meanings.json), as folded word tuples, longest (in letters) first."""
+    meanings.json) and the terms for stats the game lacks (their stat is ABSENT), as folded
+    word tuples, longest (in letters) first: "armor penetration" before "armor"."""
     seen: dict[tuple[str, ...], _Term] = {}
     for stat in schema.stats:
         extra = meanings[stat.name].abbreviations if meanings is not None else ()
@@ -51,7 +54,39 @@ def _terms(schema: StatSchema, meanings: Meanings | None = None) -> tuple[_Term,
             words = tuple(fold(raw).split())
             if words and words not in seen:
                 seen[words] = _Term(words, stat.name, raw)
+    for raw in meanings.absent_terms if meanings is not None else ():
+        words = tuple(fold(raw).split())
+        if words and words not in seen:
+            seen[words] = _Term(words, ABSENT, raw)
     return tuple(sorted(seen.values(), key=lambda t: (-len(" ".join(t.words)), t.words)))
+
+
+@cache
+def _term_words(schema: StatSchema, meanings: Meanings | None = None,
+                ) -> frozenset[tuple[str, ...]]:
+    """The words of every term."""
+    return frozenset(t.words for t in _terms(schema, meanings))
+
+
+def _stat_terms(schema: StatSchema, meanings: Meanings | None = None) -> tuple[_Term, ...]:
+    """The terms of the game's stats only."""
+    return tuple(t for t in _terms(schema, meanings) if t.stat != ABSENT)
+
+
+@cache
+def narrower_terms(schema: StatSchema, meanings: Meanings | None = None,
+                   ) -> dict[str, frozenset[str]]:
+    """For each term (folded), the other stats with a term that holds it ("hp regen" holds
+    "hp": Health regen is narrower than "hp"; "atk speed" holds "atk")."""
+    terms = _stat_terms(schema, meanings)
+    out: dict[str, set[str]] = {}
+    for long in terms:
+        for short in terms:
+            n = len(short.words)
+            if short.stat != long.stat and n < len(long.words) and any(
+                    long.words[i:i + n] == short.words for i in range(len(long.words) - n + 1)):
+                out.setdefault(" ".join(short.words), set()).add(long.stat)
+    return {term: frozenset(found) for term, found in out.items()}
 
 
 @cache
@@ -59,15 +94,11 @@ def narrower_stats(schema: StatSchema, meanings: Meanings | None = None,
                    ) -> dict[str, frozenset[str]]:
     """For each stat, the stats with a term that holds one of its terms ("hp regen" holds
     "hp": Health regen is narrower than Health; "attack speed" holds "attack")."""
-    terms = _terms(schema, meanings)
+    by_term = narrower_terms(schema, meanings)
     out: dict[str, set[str]] = {}
-    for long in terms:
-        for short in terms:
-            n = len(short.words)
-            if short.stat != long.stat and n < len(long.words) and any(
-                    long.words[i:i + n] == short.words for i in range(len(long.words) - n + 1)):
-                out.setdefault(short.stat, set()).add(long.stat)
-    return {stat: frozenset(found) for stat, found in out.items()}
+    for term in _stat_terms(schema, meanings):
+        out.setdefault(term.stat, set()).update(by_term.get(" ".join(term.words), ()))
+    return {stat: frozenset(found) for stat, found in out.items() if found}
 
 
 def _words(text: str) -> list[tuple[str, str, int]]:
@@ -95,19 +126,35 @@ def find_terms(text: str, schema: StatSchema, meanings: Meanings | None = None,
     """Every stat term in `text`: terms longest first, each matched exactly or with a small
     typo, on words no longer term took. A word of `names` (the roster's roles, places and
     names: "ranger") is never a typo of a term; nor is a `known` word of the language that
-    does not start with the one-word term ("each" is not "reach"; "levels" is "level")."""
+    does not start with the one-word term ("each" is not "reach"; "levels" is "level").
+    A term for a stat the game lacks takes its words too ("armor" in "armor penetration" is
+    no Defense); `find_all_terms` also returns those."""
+    return [hit for hit in find_all_terms(text, schema, meanings, known, names)
+            if hit.stat != ABSENT]
+
+
+def find_all_terms(text: str, schema: StatSchema, meanings: Meanings | None = None,
+                   known: Collection[str] = (), names: Collection[str] = ()) -> list[TermHit]:
+    """`find_terms`, with the terms for stats the game lacks (their stat is ABSENT)."""
     words = _words(text)
     folded = [w for w, _, _ in words]
+    starts: dict[str, list[int]] = {}
+    for i, word in enumerate(folded):
+        starts.setdefault(word, []).append(i)
     shouting = text.upper() == text
     used = [False] * len(words)
     found: list[TermHit] = []
     terms = _terms(schema, meanings)
-    exact_terms = {t.words for t in terms}
+    exact_terms = _term_words(schema, meanings)
     for term in terms:
         n = len(term.words)
         joined = " ".join(term.words)
-        typo_ok = len(joined.replace(" ", "")) >= FUZZY_MIN_LETTERS
-        for i in range(len(words) - n + 1):
+        # (a stat the game lacks is matched as written: "swing rate" is no typo of "win rate")
+        typo_ok = len(joined.replace(" ", "")) >= FUZZY_MIN_LETTERS and term.stat != ABSENT
+        # a term matched only as written can start only where its first word stands
+        for i in range(len(words) - n + 1) if typo_ok else starts.get(term.words[0], ()):
+            if i > len(words) - n:
+                break
             window = folded[i : i + n]
             if any(used[i : i + n]):
                 continue
@@ -153,7 +200,7 @@ def match_stat(text: str, schema: StatSchema, meanings: Meanings | None = None) 
     found = find_stats(text, schema, meanings)
     if not found and text.strip().lower() in ENGLISH_WORDS:  # "as" alone is Attack speed
         word = (text.strip().lower(),)
-        found = tuple(t.stat for t in _terms(schema, meanings) if t.words == word)
+        found = tuple(t.stat for t in _stat_terms(schema, meanings) if t.words == word)
     return found[0] if found else None
 
 

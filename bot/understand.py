@@ -29,15 +29,25 @@ import numpy as np
 
 from bot.intents import Thresholds, load_intents
 from bot.nearest import best_by_label, label_groups
-from bot.question_text import fold_cached, has_compound, mask_terms, names_re, without_name
+from bot.question_text import (
+    compares_with_past,
+    fold_cached,
+    has_compound,
+    mask_terms,
+    names_re,
+    past_comparison_re,
+    split_clauses,
+    without_name,
+)
 from bot.questions import (
+    ABSENT,
     PATCH_RE,
     SHORT_PATCH_RE,
     SINCE_RE,
     TermHit,
+    find_all_terms,
     find_patch,
-    find_terms,
-    narrower_stats,
+    narrower_terms,
 )
 from bot.reading import Understanding, follow
 from bot.roster_words import RosterAsk, RosterWords
@@ -52,6 +62,9 @@ THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
 # ("what's life like in Varnholt?" reads as "... in the homeland?").
 PLACE_WORD = "the homeland"
 ROLE_WORD, ROLES_WORD = "hero", "heroes"
+# ... and what a faction's words become when the kind is read, so that the frame of the
+# question decides ("what do you think of the humans" small talk, "what are dwarves like" lore)
+FOLK_WORD = "the folk"
 # Where a question on several stats splits into clauses, each read for its own stat.
 # Where a question splits into parts, each of which may be filler around it.
 SEGMENT_RE = re.compile(r"(?<=[,.:;!?])\s+|\s+(?=\bif\b)|(?<=\bbut)\s+", re.IGNORECASE)
@@ -59,6 +72,9 @@ SEGMENT_RE = re.compile(r"(?<=[,.:;!?])\s+|\s+(?=\bif\b)|(?<=\bbut)\s+", re.IGNO
 # nearer than any stat to win.
 KIND_MARGINS = {"lore": "lore_over", "smalltalk": "smalltalk_over",
                 "unknown_stat": "unknown_over", "all_stats": "all_over"}
+# The kinds that talk rather than ask about the numbers: words that make another question
+# one about a stat the game lacks ("luck") or about changes ("than before") do not here.
+TALK_KINDS = frozenset({"lore", "smalltalk"})
 # The kinds whose examples are read with their stat words as written.
 UNMASKED_KINDS = frozenset({"unknown_stat"})
 CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNORECASE)
@@ -74,10 +90,12 @@ class QuestionReader:
         self.schema = world.schema
         self.meanings = world.meanings
         self._embed = embed
-        intents, filler, measured = load_intents(world.root)
-        self.thresholds = thresholds or measured
+        data = load_intents(world.root)
+        intents, filler = data.intents, data.filler
+        self.thresholds = thresholds or data.thresholds
+        self._past = past_comparison_re(data.comparing_words, data.past_words)
         self._roster_words = RosterWords(world)
-        self._narrower = narrower_stats(self.schema, self.meanings)
+        self._narrower_terms = narrower_terms(self.schema, self.meanings)
         self._names = frozenset(words_of(
             t for c in world.characters for t in (c.name, *c.aliases, c.region, c.role)))
         self._english = english if english is not None else vocabulary_words(
@@ -87,6 +105,9 @@ class QuestionReader:
         # The kinds' examples are read as the questions are: with their stat words masked.
         self._places = names_re(c.region for c in world.characters)
         self._role_re = names_re(c.role for c in world.characters)
+        # (the short ones, "man" and "men", are everyday words too)
+        self._faction_re = names_re(w for words in self.meanings.faction_words.values()
+                                    for w in words if len(w) > 3)
         kind_texts = [(k, self._places.sub(PLACE_WORD, t) if k in UNMASKED_KINDS
                        else self._kind_text(self._places.sub(PLACE_WORD, t)))
                       for k, texts in intents.items() for t in texts]
@@ -105,15 +126,20 @@ class QuestionReader:
             + [t for texts in intents.values() for t in texts])
 
     def _kind_text(self, text: str, hits: Sequence[TermHit] | None = None) -> str:
-        """`text` as its kind is read: stat words and role names masked."""
+        """`text` as its kind is read: stat words, role names and faction words masked."""
         hits = self._terms(text) if hits is None else hits
-        return self._role_re.sub(
+        return self._faction_re.sub(FOLK_WORD, self._role_re.sub(
             lambda m: ROLES_WORD if m.group().lower().endswith("s") else ROLE_WORD,
-            mask_terms(text, hits))
+            mask_terms(text, hits)))
 
     def _terms(self, text: str) -> list[TermHit]:
         """The stat terms of `text`; real words and the roster's names are no typos."""
-        return find_terms(text, self.schema, self.meanings, self._english, self._names)
+        return self._scan(text)[0]
+
+    def _scan(self, text: str) -> tuple[list[TermHit], list[TermHit]]:
+        """The stat terms of `text`, and its terms for stats the game lacks ("lifesteal")."""
+        found = find_all_terms(text, self.schema, self.meanings, self._english, self._names)
+        return [h for h in found if h.stat != ABSENT], [h for h in found if h.stat == ABSENT]
 
     def _speller(self, texts: list[str]) -> Speller:
         """Typos are corrected toward the words of the understanding data; the embedder's
@@ -122,6 +148,7 @@ class QuestionReader:
                         for t in (s.label, s.name.replace("_", " "), *s.synonyms)]
         data = [*texts, *schema_terms,
                 *(a for m in self.meanings.stats for a in m.abbreviations),
+                *self.meanings.absent_terms,
                 *self._roster_words.faction_words, *self._roster_words.roles,
                 *(f.name for f in self.world.factions)]
         lore = words_of(c.lore for c in self.world.characters)
@@ -195,27 +222,35 @@ class QuestionReader:
         vectors_of: dict[str, np.ndarray] = {}
         parts = [p for p in SEGMENT_RE.split(plain) if p.strip()] if len(self._filler) else []
         parts = parts if len(parts) > 1 else []
-        hits, masked, clauses = self._split(plain)
+        hits, absent, masked, clauses = self._split(plain)
         self._embed_into(vectors_of, [plain, masked, *clauses, *parts])  # one call, mostly
         kept = self._without_filler(plain, parts, vectors_of)
         if kept != plain:
             plain = kept
-            hits, masked, clauses = self._split(plain)
+            hits, absent, masked, clauses = self._split(plain)
             self._embed_into(vectors_of, [plain, masked, *clauses])
         vector = vectors_of[plain]
         stat_scores = best_by_label(self._stats @ vector, self._stat_groups)
         kind_scores = self._kind_scores(vectors_of[masked], vector)
         exact = self._exact(plain, hits, stat_scores, clauses)
         semantic = self.semantic_stats(stat_scores)
-        by_clause, dropped = self._clause_stats(clauses, hits, vectors_of)
+        by_clause, dropped, surest_clause = self._clause_stats(clauses, hits, vectors_of)
+        if hits and not exact and not by_clause:
+            # its everyday stat words name no stat ("what was life like before the war"):
+            # the kind is read from the words as written
+            masked = self._kind_text(plain, ())
+            self._embed_into(vectors_of, [masked])
+            kind_scores = self._kind_scores(vectors_of[masked], vector)
         semantic = tuple(dict.fromkeys((*semantic, *by_clause)))
-        exact = self._prefer_meaning(exact, stat_scores)
+        exact = self._prefer_meaning(exact, stat_scores, hits)
         if exact and (dropped or any(s not in exact for s in by_clause)):
             exact = tuple(n for n in self.schema.names
                           if n in (*exact, *by_clause) and n not in dropped)
-        kind = max(kind_scores, key=kind_scores.get)
-        if kind_scores["changes"] >= kind_scores[kind] - self.thresholds.changes_bias:
-            kind = "changes"
+        # a question on several stats is as near a stat as its surest clause
+        best_stat = max(*stat_scores.values(), surest_clause)
+        past = compares_with_past(plain, self._past)
+        kind, talk = self._nearest_kind(kind_scores, best_stat, bool(exact), past,
+                                        than is not None and not past and not than_patch)
         # Two stat words run together ("mana regen", "crit damage") may be one stat the game
         # does not have: then the unknown kind need only come this close to the nearest.
         compound = has_compound(plain, hits)
@@ -223,12 +258,13 @@ class QuestionReader:
                 kind_scores["unknown_stat"] >= kind_scores[kind] - self.thresholds.compound:
             kind = "unknown_stat"
         stats = exact or semantic
-        best_stat = max(stat_scores.values())
         base = dict(text=text, patch=patch, since=since, stat_scores=stat_scores,
                     kind_scores=kind_scores, vector=vector)
         if other is not None:
             return follow(Understanding(kind="compare", stats=stats, other=other, **base),
                           previous)
+        if not exact and self._lacks_stat(absent, kind_scores, kind, talk):  # "armor pen?"
+            return follow(Understanding(kind="unknown_stat", **base), previous)
         chatter = kind == "smalltalk" and self._kind_wins(
             kind, kind_scores[kind], best_stat, bool(exact))
         plain_named = {h.stat for h in hits if not self._weak(plain, h)}
@@ -258,34 +294,71 @@ class QuestionReader:
         return follow(reading, previous)
 
     def _clause_stats(self, clauses: Sequence[str], hits: Sequence[TermHit],
-                      vectors_of: dict[str, np.ndarray]) -> tuple[list[str], set[str]]:
+                      vectors_of: dict[str, np.ndarray],
+                      ) -> tuple[list[str], set[str], float]:
         """Each clause of a question on several stats read on its own: the stats a clause
-        adds (one with no stat word that is sure of its stat; one whose everyday stat word its
-        own meaning confirms, "mana capacity and life points"; a narrower stat its meaning
-        prefers, "price and health recovery rate"), and the stat words the clauses read as
-        another stat. Only stats of the whole question's words count ("hp/s" is no "hp")."""
+        adds (one with no stat word, or only everyday ones its meaning does not confirm,
+        that is sure of its stat: "how much damage can you absorb"; one whose everyday stat
+        word its own meaning confirms, "mana capacity and life points"; a narrower stat its
+        meaning prefers, "price and health recovery rate"), the stat words the clauses read
+        as another stat or as none, and how sure the surest clause that adds a stat is. Only
+        stats of the whole question's words count ("hp/s" is no "hp")."""
         added: list[str] = []
         named: set[str] = {h.stat for h in hits}
         kept_by: list[tuple[str, ...]] = []
         swapped: set[str] = set()
+        surest = 0.0
         for clause in clauses:
             scores = best_by_label(self._stats @ vectors_of[clause], self._stat_groups)
-            own = self._terms(clause)
-            if not own:
+            own, absent = self._scan(clause)
+            if not own and absent:
+                continue  # "lifesteal and hp": a stat the game lacks adds none
+            read = self._exact(clause, own, scores, [clause]) if own else ()
+            swapped.update(h.stat for h in own if h.stat not in read)  # its meaning says no
+            if not read:
                 found = max(scores, key=scores.get)
                 if scores[found] >= self.thresholds.clause:
                     added.append(found)
+                    surest = max(surest, scores[found])
                 continue
-            read = self._exact(clause, own, scores, [clause])
-            preferred = self._prefer_meaning(read, scores)
+            preferred = self._prefer_meaning(read, scores, own)
             if preferred != read:
                 swapped.update(read)
-            kept = tuple(s for s in preferred if s in named or any(
-                s in self._narrower.get(n, ()) for n in named))
+            kept = tuple(s for s in preferred if s in named or s in self._narrower(hits))
             kept_by.append(kept)
             added += kept
+            surest = max([surest, *(scores[s] for s in kept)])
         dropped = {s for s in swapped if not any(s in kept for kept in kept_by)}
-        return added, dropped
+        return added, dropped, surest
+
+    def _nearest_kind(self, kind_scores: dict[str, float], best_stat: float, named: bool,
+                      past: bool, against_other: bool) -> tuple[str, bool]:
+        """The kind of question, and whether it is talk (lore or small talk that wins by its
+        margin). What changed wins when it comes this close to the nearest, or when the
+        question measures against its own past ("do you crit more than you used to?") and is
+        no talk; never when it measures against something else ("stronger than my mom"), nor
+        by its examples alone when a stat is far nearer ("how many spells before you run
+        dry" is no "weaker than before")."""
+        far = kind_scores["changes"] - best_stat < self.thresholds.changes_over
+        kinds = {k: v for k, v in kind_scores.items()
+                 if not (k == "changes" and (against_other or (far and not past)))}
+        kind = max(kinds, key=kinds.get)
+        talk = kind in TALK_KINDS and self._kind_wins(kind, kinds[kind], best_stat, named)
+        if "changes" in kinds and (
+                kinds["changes"] >= kinds[kind] - self.thresholds.changes_bias
+                or (past and not talk)):
+            kind, talk = "changes", False
+        return kind, talk
+
+    def _lacks_stat(self, absent: Sequence[TermHit], kind_scores: dict[str, float],
+                    kind: str, talk: bool) -> bool:
+        """Whether the words name a stat the game does not have: a term of one, or one that
+        is also an everyday word ("luck", "block") when the question is no talk and the
+        unknown kind comes this close to the nearest ("good luck out there", "your whole
+        stat block" are none)."""
+        near = not talk and kind_scores["unknown_stat"] >= \
+            kind_scores[kind] - self.thresholds.compound
+        return any(h.raw not in self.meanings.ambiguous_terms or near for h in absent)
 
     def _kind_wins(self, kind: str, score: float, best_stat: float, named: bool) -> bool:
         """Whether a kind with no stat (lore, small talk, ...) is this much nearer than any
@@ -302,12 +375,12 @@ class QuestionReader:
             embedded = np.asarray(self._embed(missing), dtype=np.float32)
             vectors_of.update(zip(missing, embedded, strict=True))
 
-    def _split(self, text: str) -> tuple[list[TermHit], str, list[str]]:
-        """The stat terms of `text`, the text its kind is read from, and its clauses when it
-        has several."""
-        hits = self._terms(text)
-        clauses = [c for c in CLAUSE_RE.split(text) if c.strip()]
-        return hits, self._kind_text(text, hits), clauses if len(clauses) > 1 else []
+    def _split(self, text: str) -> tuple[list[TermHit], list[TermHit], str, list[str]]:
+        """The stat terms of `text`, its terms for stats the game lacks, the text its kind is
+        read from, and its clauses when it has several."""
+        hits, absent = self._scan(text)
+        clauses = [c for c in split_clauses(text, CLAUSE_RE, [*hits, *absent]) if c.strip()]
+        return hits, absent, self._kind_text(text, hits), clauses if len(clauses) > 1 else []
 
     def _without_filler(self, text: str, parts: Sequence[str],
                         vectors_of: dict[str, np.ndarray]) -> str:
@@ -322,19 +395,27 @@ class QuestionReader:
                 kept.append(part)
         return " ".join(kept) if kept and len(kept) < len(parts) else text
 
+    def _narrower(self, hits: Sequence[TermHit], stat: str | None = None) -> frozenset[str]:
+        """The stats narrower than the terms written (of `stat`): "hp regen" holds "hp", but
+        "damage reduction" does not hold "atk", though both "damage" and "atk" are Attack."""
+        return frozenset(s for h in hits if stat is None or h.stat == stat
+                         for s in self._narrower_terms.get(fold_cached(h.raw), ()))
+
     def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
-                        ) -> tuple[str, ...]:
+                        hits: Sequence[TermHit] = ()) -> tuple[str, ...]:
         """One stat word whose meaning the question does not carry ("how fast do you attack"
         names Attack, means Attack speed) gives way to the stat the meaning is sure of, or
-        to a narrower stat ("hp" and "hp regen") the meaning is surer of."""
-        if len(exact) != 1:
+        to a narrower stat ("hp" and "hp regen") the meaning is surer of. A term of several
+        words ("attack power", "hp/s") says what it means, and stays."""
+        if len(exact) != 1 or any(h.stat == exact[0] and len(fold_cached(h.raw).split()) > 1
+                                  for h in hits):
             return exact
         best = max(stat_scores, key=stat_scores.get)
         lead = stat_scores[best] - stat_scores[exact[0]]
         if best != exact[0] and stat_scores[best] >= self.thresholds.sure \
                 and lead >= self.thresholds.prefer:
             return (best,)
-        if best in self._narrower.get(exact[0], ()) and lead >= self.thresholds.narrower \
+        if best in self._narrower(hits, exact[0]) and lead >= self.thresholds.narrower \
                 and stat_scores[best] >= self.thresholds.stat:
             return (best,)  # "hp per second" names Health, means Health regen
         return exact

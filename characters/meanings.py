@@ -9,6 +9,7 @@ is better"), so that comparisons and rankings need no per-stat code.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -47,6 +48,7 @@ class Meanings:
     lowest_words: tuple[str, ...] = ()
     highest_words: tuple[str, ...] = ()
     roster_words: tuple[str, ...] = ()
+    absent_terms: tuple[str, ...] = ()  # stats the game does not have ("lifesteal")
 
     def __getitem__(self, name: str) -> StatMeaning:
         for meaning in self.stats:
@@ -84,6 +86,10 @@ def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -
         lowest = tuple(data.get("lowest_words", ()))
         highest = tuple(data.get("highest_words", ()))
         roster = tuple(data.get("roster_words", ()))
+        absent = data.get("absent_stat_terms", [])
+        if not isinstance(absent, list):
+            raise TypeError("absent_stat_terms")
+        absent = tuple(absent)
     except (KeyError, TypeError, AttributeError) as exc:
         raise MeaningsError(f"{where}: missing or bad field {exc}") from exc
     names = [m.name for m in stats]
@@ -95,9 +101,31 @@ def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -
     empty = [m.name for m in stats if not m.phrasings]
     if empty:
         raise MeaningsError(f"{where}: stats without phrasings: {', '.join(empty)}")
+    _check_absent_terms(absent, stats, schema, where)
     order = {n: i for i, n in enumerate(schema.names)}
     return Meanings(tuple(sorted(stats, key=lambda m: order[m.name])), groups, words,
-                    ambiguous, lowest, highest, roster)
+                    ambiguous, lowest, highest, roster, absent)
+
+
+def _check_absent_terms(absent: tuple[str, ...], stats: tuple[StatMeaning, ...],
+                        schema: StatSchema, where: str) -> None:
+    """The terms for stats the game lacks are words, none of them a term of a real stat
+    (a term cannot both name Defense and name no stat)."""
+    bad = [t for t in absent if not isinstance(t, str) or not _term_words(t)]
+    if bad:
+        raise MeaningsError(f"{where}: absent_stat_terms must be a list of words, not {bad}")
+    real = {_term_words(t): s.name for s in schema.stats
+            for t in (s.label, s.name, *s.synonyms)}
+    real |= {_term_words(t): m.name for m in stats for t in m.abbreviations}
+    clash = [f"{t!r} is a term of {real[_term_words(t)]}" for t in absent
+             if _term_words(t) in real]
+    if clash:
+        raise MeaningsError(f"{where}: absent_stat_terms: {'; '.join(clash)}")
+
+
+def _term_words(term: str) -> str:
+    """A term as lower-case words ("Armor_Pen" -> "armor pen")."""
+    return " ".join(re.findall(r"[a-z0-9]+", term.lower()))
 
 
 @cache

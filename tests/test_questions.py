@@ -6,12 +6,15 @@ from __future__ import annotations
 import pytest
 
 from bot.questions import (
+    ABSENT,
+    find_all_terms,
     find_patch,
     find_stats,
     find_terms,
     match_stat,
     name_prefixes,
     narrower_stats,
+    narrower_terms,
     normalize_patch,
     split_quoted,
 )
@@ -54,6 +57,17 @@ def test_find_stats(world, text, stats):
     assert find_stats(text, world.schema, world.meanings) == stats
 
 
+def test_a_stat_the_game_lacks_takes_its_words_from_the_real_stats(world):
+    # "armor penetration" is matched before "armor", "life steal" before "life"
+    assert find_stats("is your armor penetration any good", world.schema, world.meanings) == ()
+    assert find_stats("your life steal?", world.schema, world.meanings) == ()
+    assert find_stats("armour pen and hp?", world.schema, world.meanings) == ("health",)
+    found = find_all_terms("armor penetration and hp", world.schema, world.meanings)
+    assert [(h.stat, h.raw) for h in found] == [(ABSENT, "armor penetration"), ("health", "hp")]
+    # ... as written: "swing rate" is no typo of "win rate"
+    assert find_all_terms("your swing rate", world.schema, world.meanings) == []
+
+
 def test_phrasal_synonyms_are_left_to_the_meaning_step(world):
     # "how fast", "how much" and "power" named a stat by words alone: "how fast do you attack"
     # was Speed and Attack, "what's your power level" Ability power and Level
@@ -73,6 +87,14 @@ def test_narrower_stats_are_those_whose_terms_hold_a_terms_words(world):
     assert "attack_speed" in narrower["speed"]
     assert "health" not in narrower.get("health_regen", ())
     assert "cost" not in narrower
+
+
+def test_narrower_terms_hold_the_term_as_written(world):
+    by_term = narrower_terms(world.schema, world.meanings)
+    assert "health_regen" in by_term["hp"]
+    assert {"attack_speed", "attack_range"} <= by_term["atk"]
+    # "damage reduction" (Defense) holds "damage", a word for Attack, but not "atk"
+    assert "defense" in by_term["damage"] and "defense" not in by_term["atk"]
 
 
 def test_superlatives_with_a_word_inside_and_the_longest_first(world):
@@ -133,3 +155,14 @@ def test_name_prefixes_longest_first_and_quotes():
     assert split_quoted('"Hagga Grim-Eye" what is your attack') == (
         "Hagga Grim-Eye", "what is your attack")
     assert name_prefixes('"Hagga" hi') == [("Hagga", "hi")]
+
+
+def test_clauses_split_outside_the_terms(world):
+    from bot.question_text import split_clauses
+    from bot.understand import CLAUSE_RE
+
+    text = "hp/s and attacks/sec, then mana"
+    hits = find_terms(text, world.schema, world.meanings)
+    assert split_clauses(text, CLAUSE_RE, hits) == ["hp/s", "attacks/sec", "then mana"]
+    assert split_clauses("hp/mana", CLAUSE_RE, find_terms("hp/mana", world.schema)) == \
+        ["hp", "mana"]

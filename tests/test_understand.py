@@ -3,8 +3,11 @@ lists misread, comparisons only with a real name, roster questions, and follow-u
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from bot.intents import IntentsError, load_intents
 from bot.understand import QuestionReader
 from characters.resolve import NameResolver, find_named
 from stats_db.embed import MiniLMEmbedder
@@ -159,6 +162,14 @@ def test_a_roster_ranks_by_the_plain_stat_word(read):
     ("health recovery rate?", ("health_regen",)),
     # ... but the plain word alone stays itself
     ("hp?", ("health",)),
+    ("whats ur helth", ("health",)),
+    # ... and a term of several words as written stays itself ("hp/s" holds "hp"; "attack
+    # power" is no "spell damage", though both hold a word for Attack)
+    ("your hp/s pls", ("health_regen",)),
+    ("right, you're a legend, sure. so how big is your attack power", ("attack",)),
+    # ... and only a stat whose term holds the word as written is narrower ("damage
+    # reduction" holds "damage", not "atk")
+    ("how good is your atk", ("attack",)),
 ])
 def test_narrower_stats(read, question, stats):
     got = read(question)
@@ -168,6 +179,71 @@ def test_narrower_stats(read, question, stats):
 @pytest.mark.parametrize("question", ["mana regen?", "crit damage?"])
 def test_two_stat_words_run_together_may_be_a_stat_the_game_lacks(read, question):
     assert read(question).kind == "unknown_stat"
+
+
+@pytest.mark.parametrize("question", [
+    "is your life steal any good", "how often can you block a hit",
+    "how much armour penetration have you got", "whats your parry like", "tenacity?"])
+def test_a_stat_the_game_lacks_is_no_real_stat_its_words_hold(read, question):
+    assert read(question).kind == "unknown_stat"
+
+
+@pytest.mark.parametrize(("question", "kind", "stats"), [
+    ("lifesteal and hp?", "stats", ("health",)),  # a real stat named beside it is asked
+    ("good luck out there", "smalltalk", ()),  # an everyday word only where it names a stat
+    ("show me your whole stat block", "all", ()),
+])
+def test_a_stat_the_game_lacks_beside_other_words(read, question, kind, stats):
+    got = read(question)
+    assert (got.kind, got.stats) == (kind, stats)
+
+
+@pytest.mark.parametrize(("question", "kind", "stats"), [
+    # measured against its own past: what changed
+    ("do you swing faster than you used to?", "changes", ("attack_speed",)),
+    ("is your armour thicker than before or what", "changes", ("defense",)),
+    ("how's your mana now vs last patch", "changes", ("mana",)),
+    # ... against someone else: no change
+    ("are you stronger than my uncle", "smalltalk", ()),
+    ("are you quicker than a horse", "smalltalk", ()),
+    # ... nor a "before" that is no time of the game, where a stat is far nearer
+    ("how many spells before you run dry", "stats", ("mana",)),
+])
+def test_a_comparison_with_the_past_asks_what_changed(read, question, kind, stats):
+    got = read(question)
+    assert (got.kind, got.stats) == (kind, stats)
+
+
+@pytest.mark.parametrize(("question", "stats"), [
+    # the last clause's everyday word ("damage") means another stat there: that stat is asked
+    ("how far can your arrows reach and how quick are you across the field and how much "
+     "damage can you take before going down", {"attack_range", "speed", "health"}),
+    # ... and "attacks", read by each clause as its own stat, is no Attack question
+    ("how rapid are your swings and how much distance can your attacks cover and how hard "
+     "are you to hurt through that armor", {"attack_speed", "attack_range", "defense"}),
+    # a clause sure of its stat keeps the whole question a stat question
+    ("what's your mana and how fast does your health refill and how potent is your magic",
+     {"mana", "health_regen", "ability_power"}),
+])
+def test_each_clause_of_a_long_question_names_its_own_stat(read, question, stats):
+    got = read(question)
+    assert (got.kind, set(got.stats)) == ("stats", stats)
+
+
+@pytest.mark.parametrize("question", [
+    "what was your life like as a boy", "how was life back home"])
+def test_an_everyday_word_that_names_no_stat_is_read_as_written(read, question):
+    # "life" masked as a stat word made these stat questions
+    assert read(question).kind == "lore"
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    # the faction's name is masked when the kind is read: the frame of the question decides
+    ("what is human culture like", "lore"), ("what are the humans all about", "lore"),
+    ("honestly what do you make of the elves", "smalltalk"),
+])
+def test_a_question_about_a_faction_is_read_by_its_frame(read, question, kind):
+    assert read(question).kind == kind
 
 
 def test_each_clause_confirms_its_own_everyday_stat_word(read):
@@ -192,3 +268,12 @@ def test_the_examples_are_embedded_once_and_cached(world, tmp_path):
     QuestionReader(world, embed, tmp_path)
     QuestionReader(world, embed, tmp_path)
     assert len(calls) == 1 and calls[0] > 300  # the second reader loads the cached bank
+
+
+def test_the_past_comparison_words_are_checked(world, tmp_path):
+    data = json.loads((world.root / "intents.json").read_text(encoding="utf-8"))
+    assert load_intents(world.root).comparing_words == tuple(data["past_comparison"]["comparing"])
+    data["past_comparison"] = {"comparing": ["than"], "past": []}
+    (tmp_path / "intents.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IntentsError, match="past_comparison needs both lists"):
+        load_intents(tmp_path)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
+
 from characters.generate import generate
+from characters.meanings import MeaningsError, parse_meanings
 from characters.resolve import compact
 from characters.world import DEFAULT_WORLD_DIR
 
@@ -113,3 +116,14 @@ def test_generator_reproduces_the_files_byte_for_byte(tmp_path):
     assert shipped == made
     for rel in shipped:
         assert (tmp_path / rel).read_bytes() == (DEFAULT_WORLD_DIR / rel).read_bytes(), rel
+
+
+def test_a_term_for_a_stat_the_game_lacks_may_not_name_a_real_one(world):
+    data = json.loads((world.root / "meanings.json").read_text(encoding="utf-8"))
+    assert parse_meanings(data, world.schema).absent_terms  # the shipped list is valid
+    data["absent_stat_terms"] = [*data["absent_stat_terms"], "Armour"]
+    with pytest.raises(MeaningsError, match="'Armour' is a term of defense"):
+        parse_meanings(data, world.schema)
+    data["absent_stat_terms"] = "lifesteal"
+    with pytest.raises(MeaningsError, match="absent_stat_terms"):
+        parse_meanings(data, world.schema)
