@@ -43,6 +43,7 @@ $(LLAMA_STAMP): $(STAMP)
 			&& mkdir -p $(WHEELS) && mv $(WHEELS).partial/*.whl $(WHEELS)/ \
 			&& rm -rf $(WHEELS).partial; \
 	fi
+	$(PY) -m pip install -q $(WHEELS)/llama_cpp_python-*.whl
 	$(PY) -m pip install -q --force-reinstall --no-deps $(WHEELS)/llama_cpp_python-*.whl
 	rm -f $(VENV)/.llama-stamp*
 	touch $(LLAMA_STAMP)
