@@ -307,7 +307,7 @@ class Engine(Lookups, Lifecycle):
         others = [c.name for c in self.store.characters() if c.id != plan.character.id]
         return verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
                             self.min_voice, plan.required, self.schema.labels, others,
-                            plan.required_names)
+                            plan.required_names, self.world.meanings.absent_terms)
 
     def _answer(self, plan: Plan, adapter: str, on_text, started: float) -> Answer:
         chosen = self.pick_adapter(adapter, plan.character)
@@ -364,7 +364,8 @@ class Engine(Lookups, Lifecycle):
         try:
             for piece in pieces:
                 text += piece
-                prefix = safe_prefix(text, facts, sys_line, self.schema.labels)
+                prefix = safe_prefix(text, facts, sys_line, self.schema.labels,
+                                     self.world.meanings.absent_terms)
                 if prefix is None:
                     break  # this reply will be rejected: stop generating it
                 if prefix != shown:

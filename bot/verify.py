@@ -119,11 +119,13 @@ def verify_reply(
     labels: Sequence[str] = (),
     known_names: Sequence[str] = (),
     required_names: Sequence[str] = (),
+    absent: Sequence[str] = (),
 ) -> Verdict:
     """Check a whole reply against the facts block and the prompt it answered.
 
     `required` holds the values the question asked for: the reply must state at least one.
-    `labels` are the schema's stat labels: a number must belong to the stat its clause names.
+    `labels` are the schema's stat labels: a number must belong to the stat its clause names;
+    `absent` are terms for stats the game lacks: a clause naming one may hold no number.
     `known_names` are the roster's names: a reply may name only those the facts hold;
     `required_names` (a ranking's leaders) must be named, at least one of them.
     """
@@ -134,7 +136,7 @@ def verify_reply(
         voice = voice_scorer(reply, voice_faction)
     return Verdict(
         invented=tuple(invented_numbers(reply, facts)),
-        misattributed=tuple(misattributed_numbers(reply, facts, tuple(labels))),
+        misattributed=tuple(misattributed_numbers(reply, facts, tuple(labels), tuple(absent))),
         leaked=leaks_prompt(reply, system_line),
         mentions=tuple(m.group(0) for m in MENTION_RE.finditer(reply)),
         voice=voice,
@@ -146,7 +148,7 @@ def verify_reply(
 
 
 def safe_prefix(text: str, facts: str, system_line: str,
-                labels: Sequence[str] = ()) -> str | None:
+                labels: Sequence[str] = (), absent: Sequence[str] = ()) -> str | None:
     """The part of a partial reply that may be shown while it streams, or None once it fails.
 
     Only whole words are shown (a number is never cut in two), and the first invented or
@@ -156,7 +158,7 @@ def safe_prefix(text: str, facts: str, system_line: str,
     shown = text[:cut] if cut > 0 else ""
     if invented_numbers(shown, facts) or leaks_prompt(shown, system_line):
         return None
-    if misattributed_numbers(shown, facts, tuple(labels)):
+    if misattributed_numbers(shown, facts, tuple(labels), tuple(absent)):
         return None
     if MENTION_RE.search(shown):
         return None

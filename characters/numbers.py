@@ -73,21 +73,29 @@ def fact_values(facts: str) -> dict[str, set[float]]:
     return found
 
 
-def misattributed_numbers(reply: str, facts: str, labels: list[str] | tuple[str, ...]) -> list[str]:
+def misattributed_numbers(reply: str, facts: str, labels: list[str] | tuple[str, ...],
+                          absent: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Numbers the reply gives to the wrong stat.
 
     The reply is cut into clauses (at . ! ? ; a comma and a space, or a line break). A clause that
     names stats (`labels`, the schema's labels, longest first, so "attack speed" is not
     "attack") may only hold numbers that the facts give one of those stats; a clause that names
-    none is not judged here (invented_numbers still is). Patch ids are ignored. So "my speed is
+    none is not judged here (invented_numbers still is), unless it names a stat the game does not
+    have (`absent`, such as "armor penetration"): that clause may hold no number at all, so "our
+    armor penetration is 11.3" fails though 11.3 is a fact. Patch ids are ignored. So "my speed is
     0.88" fails when 0.88 is the attack speed, though 0.88 is a fact.
     """
     values = fact_values(facts)
     pattern = _label_pattern(tuple(labels))
+    lacking = _label_pattern(tuple(absent)) if absent else None
     wrong = []
     for clause in _CLAUSE_END.split(_PATCH_ID.sub(" ", reply)):
-        named = set(pattern.findall(clause.lower())) if pattern else set()
-        if not named:
+        text = clause.lower()
+        names_absent = bool(lacking and lacking.search(text))
+        if names_absent:
+            text = lacking.sub(" ", text)  # "mana regen per minute" names no Mana
+        named = set(pattern.findall(text)) if pattern else set()
+        if not named and not names_absent:
             continue
         allowed = set().union(*(values.get(label, set()) for label in named))
         wrong += _not_allowed(clause, allowed)

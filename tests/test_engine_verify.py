@@ -141,3 +141,32 @@ def test_a_fact_number_on_the_wrong_stat_fails(reply):
 ])
 def test_numbers_with_their_own_stat_pass(reply):
     assert verify_reply(reply, CHANGED, SYSTEM, labels=LABELS).ok
+
+
+def _absent_terms() -> tuple[str, ...]:
+    from characters.world import get_world
+
+    return get_world().meanings.absent_terms
+
+
+@pytest.mark.parametrize("reply", [
+    "We reckon armor penetration at 0.88 /s. Honest vornak.",  # a real fact on a stat we lack
+    "Me lifesteal 91!",
+    "Our mana regen per minute is 91.",                         # holds "mana", names no Mana
+])
+def test_a_fact_number_on_a_stat_the_game_lacks_fails(reply):
+    absent = _absent_terms()
+    verdict = verify_reply(reply, CHANGED, SYSTEM, labels=LABELS, absent=absent)
+    assert verdict.misattributed and not verdict.ok
+    assert safe_prefix(reply + " more", CHANGED, SYSTEM, LABELS, absent) is None
+
+
+@pytest.mark.parametrize("reply", [
+    "Armor penetration? Not on our card. Our attack 91.",
+    "No lifesteal for me, but me health 1,250 hp.",
+])
+def test_a_stat_the_game_lacks_beside_a_real_one_passes(reply):
+    # without the terms, a clause naming no label is not judged: the hole this closes
+    assert verify_reply("We reckon armor penetration at 0.88 /s.", CHANGED, SYSTEM,
+                        labels=LABELS).ok
+    assert verify_reply(reply, CHANGED, SYSTEM, labels=LABELS, absent=_absent_terms()).ok
