@@ -9,12 +9,12 @@ is better"), so that comparisons and rankings need no per-stat code.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from characters.schema import StatSchema
+from characters.text import fold
 
 MEANINGS_FILE = "meanings.json"
 
@@ -110,22 +110,16 @@ def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -
 def _check_absent_terms(absent: tuple[str, ...], stats: tuple[StatMeaning, ...],
                         schema: StatSchema, where: str) -> None:
     """The terms for stats the game lacks are words, none of them a term of a real stat
-    (a term cannot both name Defense and name no stat)."""
-    bad = [t for t in absent if not isinstance(t, str) or not _term_words(t)]
+    (a term cannot both name Defense and name no stat), compared folded as the question
+    reader matches them."""
+    bad = [t for t in absent if not isinstance(t, str) or not fold(t)]
     if bad:
         raise MeaningsError(f"{where}: absent_stat_terms must be a list of words, not {bad}")
-    real = {_term_words(t): s.name for s in schema.stats
-            for t in (s.label, s.name, *s.synonyms)}
-    real |= {_term_words(t): m.name for m in stats for t in m.abbreviations}
-    clash = [f"{t!r} is a term of {real[_term_words(t)]}" for t in absent
-             if _term_words(t) in real]
+    real = {fold(t): s.name for s in schema.stats for t in (s.label, s.name, *s.synonyms)}
+    real |= {fold(t): m.name for m in stats for t in m.abbreviations}
+    clash = [f"{t!r} is a term of {real[fold(t)]}" for t in absent if fold(t) in real]
     if clash:
         raise MeaningsError(f"{where}: absent_stat_terms: {'; '.join(clash)}")
-
-
-def _term_words(term: str) -> str:
-    """A term as lower-case words ("Armor_Pen" -> "armor pen")."""
-    return " ".join(re.findall(r"[a-z0-9]+", term.lower()))
 
 
 @cache

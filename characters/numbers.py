@@ -90,10 +90,9 @@ def misattributed_numbers(reply: str, facts: str, labels: list[str] | tuple[str,
     lacking = _label_pattern(tuple(absent)) if absent else None
     wrong = []
     for clause in _CLAUSE_END.split(_PATCH_ID.sub(" ", reply)):
-        text = clause.lower()
-        names_absent = bool(lacking and lacking.search(text))
-        if names_absent:
-            text = lacking.sub(" ", text)  # "mana regen per minute" names no Mana
+        text, names_absent = clause.lower(), 0
+        if lacking:  # "mana regen per minute" names no Mana
+            text, names_absent = lacking.subn(" ", text)
         named = set(pattern.findall(text)) if pattern else set()
         if not named and not names_absent:
             continue

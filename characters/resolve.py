@@ -8,7 +8,6 @@ hyphens, and a first name alone when only one character carries it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from functools import cache
 
 from rapidfuzz import fuzz, process
 
+from characters.text import fold
 from characters.world import Character, World, get_world
 
 # Above this, a fuzzy hit wins even when a second character scores close to it.
@@ -25,17 +25,6 @@ MIN_MARGIN = 0.04
 # A typed prefix of at least this many letters scores PREFIX_SCORE (out of 100).
 PREFIX_MIN = 4
 PREFIX_SCORE = 90.0
-
-
-def fold(text: str) -> str:
-    """Lower case, no accents, no punctuation, single spaces: "Fëa-riel  X" -> "fea riel x"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    out = []
-    for ch in decomposed:
-        if unicodedata.combining(ch) or ch in "'’`":
-            continue
-        out.append(ch.lower() if ch.isalnum() else " ")
-    return " ".join("".join(out).split())
 
 
 def compact(text: str) -> str:

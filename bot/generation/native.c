@@ -575,7 +575,6 @@ void lk_set_norms(Model *md, int layer, const float *attn_norm, const float *ffn
 
 void lk_set_embedding(Model *md, const uint8_t *q8_0_rows) { md->embd = q8_0_rows; }
 
-/* returns 0, or -1 for a rank over MAX_RANK or an index out of range */
 /* at: A transposed, [cols][pad]; bt: B in tiles, [rows / 16][pad][16]; pad = rank rounded up to
  * 16, with zeros. Returns 0, or -1 for a rank over MAX_RANK, a wrong pad or an index out of
  * range. */
