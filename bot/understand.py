@@ -340,8 +340,13 @@ class QuestionReader:
         by its examples alone when a stat is far nearer ("how many spells before you run
         dry" is no "weaker than before")."""
         far = kind_scores["changes"] - best_stat < self.thresholds.changes_over
+        # Nor when the question is as near one stat's own phrasings as the meaning is sure of,
+        # and nearer than to any example of a change, with no word of the past: "are you
+        # cheap" is no "are you cheaper than you were".
+        sure = not past and best_stat >= self.thresholds.sure and \
+            best_stat > kind_scores["changes"] + self.thresholds.changes_bias
         kinds = {k: v for k, v in kind_scores.items()
-                 if not (k == "changes" and (against_other or (far and not past)))}
+                 if not (k == "changes" and (against_other or sure or (far and not past)))}
         kind = max(kinds, key=kinds.get)
         talk = kind in TALK_KINDS and self._kind_wins(kind, kinds[kind], best_stat, named)
         if "changes" in kinds and (

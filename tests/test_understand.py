@@ -32,6 +32,20 @@ def read(reader, world):
     return read
 
 
+@pytest.mark.parametrize(("question", "kind", "stats"), [
+    # as near a stat's own phrasing as the meaning is sure of, with no word of the past: the
+    # stat, though a change example is near ("are you cheaper than you were")
+    ("are you cheap", "stats", ("cost",)),
+    ("how expensive are you", "stats", ("cost",)),
+    # the same stat with a word of the past, or a word of change: what changed
+    ("are you cheaper than you used to be", "changes", ("cost",)),
+    ("did they make you cheaper", "changes", ("cost",)),
+])
+def test_a_sure_stat_is_no_change_without_a_word_of_one(read, question, kind, stats):
+    got = read(question)
+    assert (got.kind, got.stats) == (kind, stats)
+
+
 @pytest.mark.parametrize(("question", "stats"), [
     # the stat questions the phrase lists found no stat in
     ("can you take a beating?", ("health",)),
