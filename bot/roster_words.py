@@ -46,6 +46,7 @@ class RosterSignals:
     roles: tuple[str, ...]
     count: int
     asks_roster: bool
+    sup_words: int = 0  # how many words that superlative has ("hits hardest": 2)
 
     @property
     def scoped(self) -> bool:
@@ -77,7 +78,7 @@ class RosterWords:
         """The superlative, order, filter and count that `text` names."""
         words = fold(text).split()
         folded = f" {' '.join(words)} "
-        sup_stat, lowest, superlative = None, False, False
+        sup_stat, lowest, superlative, sup_words = None, False, False, 0
         # A stat's own superlative ("cheapest") settles it: the longest that the words hold,
         # as listed or with one word inside it that is no stat word ("hits the softest").
         found = [(len(p.split()), as_listed, m.name, d == "least")
@@ -86,7 +87,7 @@ class RosterWords:
                  for as_listed in (f" {_fold(p)}" in folded,)
                  if as_listed or self._gapped(p).search(folded)]
         if found:
-            _, _, sup_stat, lowest = max(found)
+            sup_words, _, sup_stat, lowest = max(found)
             superlative = True
         if _has_any(folded, self.meanings.lowest_words):
             lowest = superlative = True
@@ -95,7 +96,7 @@ class RosterWords:
         count = next((int(w) if w.isdigit() else NUMBER_WORDS[w] for w in words
                       if (w.isdigit() and 1 < int(w) <= MAX_COUNT) or w in NUMBER_WORDS), 0)
         return RosterSignals(sup_stat, lowest, superlative, self.faction_in(words), tuple(roles),
-                             count, _has_any(folded, self.meanings.roster_words))
+                             count, _has_any(folded, self.meanings.roster_words), sup_words)
 
     def _gapped(self, phrase: str) -> re.Pattern[str]:
         """A superlative with room for one word that is no stat word between its words."""

@@ -469,7 +469,11 @@ class QuestionReader:
         if nearest and not (signals.superlative or signals.scoped) \
                 and score < self.thresholds.roster:
             return None
-        stat = exact[0] if exact else semantic[0] if semantic else signals.sup_stat
+        # a stat's own superlative of several words ("hits hardest") says more than the whole
+        # question's meaning, which the filter's words pull about ("which orc shaman hits
+        # hardest"); one word ("fastest") may be said of another stat ("swings fastest")
+        said = signals.sup_stat if signals.sup_words > 1 else None
+        stat = exact[0] if exact else said or (semantic[0] if semantic else signals.sup_stat)
         if stat is None:
             sims = best_by_label(self._sups @ vector, self._sup_groups)
             stat = max(sims, key=sims.get).split("|")[0]

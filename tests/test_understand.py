@@ -92,6 +92,11 @@ def test_a_comparison_needs_a_real_name(read):
     ("top 5 dwarves by health", "health", "dwarvish", False, 5),
     ("the cheapest human healer", "cost", "human", True, 3),
     ("who has the longest range?", "attack_range", None, False, 3),
+    # a stat's own superlative of several words outweighs the role's pull ("shaman": magic)
+    ("which orc shaman hits hardest", "attack", "orcish", False, 3),
+    # ... but one word of it may be said of another stat
+    ("who swings fastest among the dwarves", "attack_speed", "dwarvish", False, 3),
+    ("who can shoot the farthest", "attack_range", None, False, 3),
 ])
 def test_roster_questions(read, question, stat, faction, lowest, count):
     got = read(question)
