@@ -13,13 +13,13 @@ intents.json's filler examples than any question. Then two steps, both over data
    no stat; a measured margin decides that it names two (`Thresholds`, set by
    `python -m bench understand --tune` on the tuning part of the understanding set only).
 
-A comparison needs a real character's name; a follow-up ("and your defense?", "what about as
+The embedded examples and the tidying of the text live in `bot.example_bank`; this module
+decides from their scores. A comparison needs a real character's name; a follow-up ("and your defense?", "what about as
 of W44?") takes what it leaves out from the question before it (`bot.reading`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -27,45 +27,31 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.example_bank import PLACE_WORD, ExampleBank, Vectors
 from bot.intents import Thresholds, load_intents
-from bot.nearest import best_by_label, label_groups
 from bot.question_text import (
     compares_with_past,
     fold_cached,
     has_compound,
-    mask_terms,
-    names_re,
     past_comparison_re,
-    split_clauses,
     without_name,
 )
 from bot.questions import (
-    ABSENT,
     PATCH_RE,
     SHORT_PATCH_RE,
     SINCE_RE,
     TermHit,
-    find_all_terms,
     find_patch,
     narrower_terms,
 )
 from bot.reading import Understanding, follow
 from bot.roster_words import RosterAsk, RosterWords
-from bot.spelling import Speller, vocabulary_words, words_of
+from bot.spelling import Speller
 from characters.world import Character, World
-from stats_db.embed import minilm_model_dir
 
 log = logging.getLogger(__name__)
 
 THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
-# ... and what the game's own place and role names become, words the embedder knows
-# ("what's life like in Varnholt?" reads as "... in the homeland?").
-PLACE_WORD = "the homeland"
-ROLE_WORD, ROLES_WORD = "hero", "heroes"
-# ... and what a faction's words become when the kind is read, so that the frame of the
-# question decides ("what do you think of the humans" small talk, "what are dwarves like" lore)
-FOLK_WORD = "the folk"
-# Where a question on several stats splits into clauses, each read for its own stat.
 # Where a question splits into parts, each of which may be filler around it.
 SEGMENT_RE = re.compile(r"(?<=[,.:;!?])\s+|\s+(?=\bif\b)|(?<=\bbut)\s+", re.IGNORECASE)
 # The kinds that name no stat, and the threshold of each that says by how much it must be
@@ -75,9 +61,6 @@ KIND_MARGINS = {"lore": "lore_over", "smalltalk": "smalltalk_over",
 # The kinds that talk rather than ask about the numbers: words that make another question
 # one about a stat the game lacks ("luck") or about changes ("than before") do not here.
 TALK_KINDS = frozenset({"lore", "smalltalk"})
-# The kinds whose examples are read with their stat words as written.
-UNMASKED_KINDS = frozenset({"unknown_stat"})
-CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNORECASE)
 
 
 class QuestionReader:
@@ -89,99 +72,16 @@ class QuestionReader:
         self.world = world
         self.schema = world.schema
         self.meanings = world.meanings
-        self._embed = embed
         data = load_intents(world.root)
-        intents, filler = data.intents, data.filler
         self.thresholds = thresholds or data.thresholds
         self._past = past_comparison_re(data.comparing_words, data.past_words)
         self._roster_words = RosterWords(world)
         self._narrower_terms = narrower_terms(self.schema, self.meanings)
-        self._names = frozenset(words_of(
-            t for c in world.characters for t in (c.name, *c.aliases, c.region, c.role)))
-        self._english = english if english is not None else vocabulary_words(
-            minilm_model_dir() / "vocab.txt")
-        stat_texts = [(m.name, t) for m in self.meanings.stats
-                      for t in (m.description, *m.phrasings, *m.examples)]
-        # The kinds' examples are read as the questions are: with their stat words masked.
-        self._places = names_re(c.region for c in world.characters)
-        self._role_re = names_re(c.role for c in world.characters)
-        # (the short ones, "man" and "men", are everyday words too)
-        self._faction_re = names_re(w for words in self.meanings.faction_words.values()
-                                    for w in words if len(w) > 3)
-        kind_texts = [(k, self._places.sub(PLACE_WORD, t) if k in UNMASKED_KINDS
-                       else self._kind_text(self._places.sub(PLACE_WORD, t)))
-                      for k, texts in intents.items() for t in texts]
-        sup_texts = [(f"{m.name}|{d}", t) for m in self.meanings.stats
-                     for d, pool in (("most", m.most), ("least", m.least)) for t in pool]
-        filler_texts = [("filler", t) for t in filler]
-        self._stat_groups = label_groups([s for s, _ in stat_texts])
-        self._kind_groups = label_groups([k for k, _ in kind_texts])
-        self._sup_groups = label_groups([s for s, _ in sup_texts])
-        banks = (stat_texts, kind_texts, sup_texts, filler_texts)
-        matrix = self._bank([t for bank in banks for _, t in bank], cache_dir)
-        ends = np.cumsum([len(bank) for bank in banks])
-        self._stats, self._kinds, self._sups, self._filler = np.split(matrix, ends[:-1])
-        self.speller = self._speller(
-            [t for bank in (stat_texts, sup_texts) for _, t in bank]
-            + [t for texts in intents.values() for t in texts])
+        self.bank = ExampleBank(world, data, embed, self._roster_words, cache_dir, english)
 
-    def _kind_text(self, text: str, hits: Sequence[TermHit] | None = None) -> str:
-        """`text` as its kind is read: stat words, role names and faction words masked."""
-        hits = self._terms(text) if hits is None else hits
-        return self._faction_re.sub(FOLK_WORD, self._role_re.sub(
-            lambda m: ROLES_WORD if m.group().lower().endswith("s") else ROLE_WORD,
-            mask_terms(text, hits)))
-
-    def _terms(self, text: str) -> list[TermHit]:
-        """The stat terms of `text`; real words and the roster's names are no typos."""
-        return self._scan(text)[0]
-
-    def _scan(self, text: str) -> tuple[list[TermHit], list[TermHit]]:
-        """The stat terms of `text`, and its terms for stats the game lacks ("lifesteal")."""
-        found = find_all_terms(text, self.schema, self.meanings, self._english, self._names)
-        return [h for h in found if h.stat != ABSENT], [h for h in found if h.stat == ABSENT]
-
-    def _speller(self, texts: list[str]) -> Speller:
-        """Typos are corrected toward the words of the understanding data; the embedder's
-        own whole words and the roster's names, places and lore are never typos."""
-        schema_terms = [t for s in self.schema.stats
-                        for t in (s.label, s.name.replace("_", " "), *s.synonyms)]
-        data = [*texts, *schema_terms,
-                *(a for m in self.meanings.stats for a in m.abbreviations),
-                *self.meanings.absent_terms,
-                *self._roster_words.faction_words, *self._roster_words.roles,
-                *(f.name for f in self.world.factions)]
-        lore = words_of(c.lore for c in self.world.characters)
-        return Speller(words_of(data), self._english | self._names | set(lore))
-
-    def _bank(self, texts: list[str], cache_dir: Path | None) -> np.ndarray:
-        """The embedded examples, cached on disk by their content (start-up stays fast)."""
-        digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:20]
-        path = Path(cache_dir) / "understanding" / f"{digest}.npy" if cache_dir else None
-        if path is not None and path.exists():
-            cached = np.load(path)
-            if cached.shape[0] == len(texts):
-                return cached
-        matrix = np.asarray(self._embed(texts), dtype=np.float32)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, matrix)
-            tmp.replace(path)
-        return matrix
-
-    # --- scores -----------------------------------------------------------------------------
-
-    def _kind_scores(self, masked: np.ndarray, plain: np.ndarray) -> dict[str, float]:
-        """Each kind's score: its examples against the question with its stat words masked,
-        or as written for a kind whose stat words are part of it ("mana regen", "armour
-        penetration" are stats the game does not have)."""
-        masked_sims, plain_sims = self._kinds @ masked, self._kinds @ plain
-        out = {}
-        for label, start, end in self._kind_groups:
-            sims = plain_sims if label in UNMASKED_KINDS else masked_sims
-            out |= best_by_label(sims, [(label, start, end)], top=2)
-        return out
+    @property
+    def speller(self) -> Speller:
+        return self.bank.speller
 
     def semantic_stats(self, stat_scores: dict[str, float]) -> tuple[str, ...]:
         """The one or two stats the meaning step finds, or none below the threshold."""
@@ -218,29 +118,29 @@ class QuestionReader:
         plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", spelled))
         if other is not None:
             plain = without_name(plain, other)
-        plain = self._places.sub(PLACE_WORD, " ".join(plain.split()) or spelled)
-        vectors_of: dict[str, np.ndarray] = {}
-        parts = [p for p in SEGMENT_RE.split(plain) if p.strip()] if len(self._filler) else []
+        plain = self.bank.places.sub(PLACE_WORD, " ".join(plain.split()) or spelled)
+        vectors_of: Vectors = {}
+        parts = [p for p in SEGMENT_RE.split(plain) if p.strip()] if self.bank.has_filler() else []
         parts = parts if len(parts) > 1 else []
-        hits, absent, masked, clauses = self._split(plain)
-        self._embed_into(vectors_of, [plain, masked, *clauses, *parts])  # one call, mostly
+        hits, absent, masked, clauses = self.bank.split(plain)
+        self.bank.embed_into(vectors_of, [plain, masked, *clauses, *parts])  # one call, mostly
         kept = self._without_filler(plain, parts, vectors_of)
         if kept != plain:
             plain = kept
-            hits, absent, masked, clauses = self._split(plain)
-            self._embed_into(vectors_of, [plain, masked, *clauses])
+            hits, absent, masked, clauses = self.bank.split(plain)
+            self.bank.embed_into(vectors_of, [plain, masked, *clauses])
         vector = vectors_of[plain]
-        stat_scores = best_by_label(self._stats @ vector, self._stat_groups)
-        kind_scores = self._kind_scores(vectors_of[masked], vector)
+        stat_scores = self.bank.stat_scores(vector)
+        kind_scores = self.bank.kind_scores(vectors_of[masked], vector)
         exact = self._exact(plain, hits, stat_scores, clauses)
         semantic = self.semantic_stats(stat_scores)
         by_clause, dropped, surest_clause = self._clause_stats(clauses, hits, vectors_of)
         if hits and not exact and not by_clause:
             # its everyday stat words name no stat ("what was life like before the war"):
             # the kind is read from the words as written
-            masked = self._kind_text(plain, ())
-            self._embed_into(vectors_of, [masked])
-            kind_scores = self._kind_scores(vectors_of[masked], vector)
+            masked = self.bank.kind_text(plain, ())
+            self.bank.embed_into(vectors_of, [masked])
+            kind_scores = self.bank.kind_scores(vectors_of[masked], vector)
         semantic = tuple(dict.fromkeys((*semantic, *by_clause)))
         exact = self._prefer_meaning(exact, stat_scores, hits)
         if exact and (dropped or any(s not in exact for s in by_clause)):
@@ -294,7 +194,7 @@ class QuestionReader:
         return follow(reading, previous)
 
     def _clause_stats(self, clauses: Sequence[str], hits: Sequence[TermHit],
-                      vectors_of: dict[str, np.ndarray],
+                      vectors_of: Vectors,
                       ) -> tuple[list[str], set[str], float]:
         """Each clause of a question on several stats read on its own: the stats a clause
         adds (one with no stat word, or only everyday ones its meaning does not confirm,
@@ -309,8 +209,8 @@ class QuestionReader:
         swapped: set[str] = set()
         surest = 0.0
         for clause in clauses:
-            scores = best_by_label(self._stats @ vectors_of[clause], self._stat_groups)
-            own, absent = self._scan(clause)
+            scores = self.bank.stat_scores(vectors_of[clause])
+            own, absent = self.bank.scan(clause)
             if not own and absent:
                 continue  # "lifesteal and hp": a stat the game lacks adds none
             read = self._exact(clause, own, scores, [clause]) if own else ()
@@ -373,29 +273,13 @@ class QuestionReader:
             (self.thresholds.named_over if named else 0.0)
         return score - best_stat >= margin
 
-    def _embed_into(self, vectors_of: dict[str, np.ndarray], texts: Sequence[str]) -> None:
-        """Embed the texts not embedded yet, in one call."""
-        missing = [t for t in dict.fromkeys(texts) if t not in vectors_of]
-        if missing:
-            embedded = np.asarray(self._embed(missing), dtype=np.float32)
-            vectors_of.update(zip(missing, embedded, strict=True))
-
-    def _split(self, text: str) -> tuple[list[TermHit], list[TermHit], str, list[str]]:
-        """The stat terms of `text`, its terms for stats the game lacks, the text its kind is
-        read from, and its clauses when it has several."""
-        hits, absent = self._scan(text)
-        clauses = [c for c in split_clauses(text, CLAUSE_RE, [*hits, *absent]) if c.strip()]
-        return hits, absent, self._kind_text(text, hits), clauses if len(clauses) > 1 else []
-
     def _without_filler(self, text: str, parts: Sequence[str],
-                        vectors_of: dict[str, np.ndarray]) -> str:
+                        vectors_of: Vectors) -> str:
         """`text` without its parts that are nearer the filler examples than any question
         ("hey so quick question,", "if you don't mind"); all of it when all of it is."""
         kept = []
         for part in parts:
-            v = vectors_of[part]
-            filler = float((self._filler @ v).max())
-            meant = max(float((self._kinds @ v).max()), float((self._stats @ v).max()))
+            filler, meant = self.bank.filler_and_meant(vectors_of[part])
             if filler < self.thresholds.filler or filler <= meant:
                 kept.append(part)
         return " ".join(kept) if kept and len(kept) < len(parts) else text
@@ -455,7 +339,8 @@ class QuestionReader:
         if hit.raw in self.meanings.ambiguous_terms:
             return True
         written = fold_cached(text[hit.start:hit.end])
-        return written != fold_cached(hit.raw) and all(w in self._english for w in written.split())
+        return written != fold_cached(hit.raw) and \
+            all(w in self.bank.english for w in written.split())
 
     def _roster(self, text: str, exact: tuple[str, ...], semantic: tuple[str, ...],
                 vector: np.ndarray, score: float, nearest: bool) -> RosterAsk | None:
@@ -475,6 +360,5 @@ class QuestionReader:
         said = signals.sup_stat if signals.sup_words > 1 else None
         stat = exact[0] if exact else said or (semantic[0] if semantic else signals.sup_stat)
         if stat is None:
-            sims = best_by_label(self._sups @ vector, self._sup_groups)
-            stat = max(sims, key=sims.get).split("|")[0]
+            stat = self.bank.nearest_superlative(vector)
         return self._roster_words.ask(signals, stat)
