@@ -14,8 +14,9 @@ intents.json's filler examples than any question. Then two steps, both over data
    `python -m bench understand --tune` on the tuning part of the understanding set only).
 
 The embedded examples and the tidying of the text live in `bot.example_bank`; this module
-decides from their scores. A comparison needs a real character's name; a follow-up ("and your defense?", "what about as
-of W44?") takes what it leaves out from the question before it (`bot.reading`).
+decides from their scores. A comparison needs a real character's name; a follow-up ("and your
+defense?", "what about as of W44?") takes what it leaves out from the question before it
+(`bot.reading`).
 """
 
 from __future__ import annotations
