@@ -143,7 +143,11 @@ class QuestionReader:
             self.bank.embed_into(vectors_of, [masked])
             kind_scores = self.bank.kind_scores(vectors_of[masked], vector)
         semantic = tuple(dict.fromkeys((*semantic, *by_clause)))
-        exact = self._prefer_meaning(exact, stat_scores, hits)
+        # In a question about what changed, the change words pull the meaning about ("did your
+        # health go down" is nearer Health regen than Health), so a stat word named there
+        # gives way to no narrower stat.
+        exact = self._prefer_meaning(exact, stat_scores, hits,
+                                     narrowing=max(kind_scores, key=kind_scores.get) != "changes")
         if exact and (dropped or any(s not in exact for s in by_clause)):
             exact = tuple(n for n in self.schema.names
                           if n in (*exact, *by_clause) and n not in dropped)
@@ -292,7 +296,8 @@ class QuestionReader:
                          for s in self._narrower_terms.get(fold_cached(h.raw), ()))
 
     def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
-                        hits: Sequence[TermHit] = ()) -> tuple[str, ...]:
+                        hits: Sequence[TermHit] = (), narrowing: bool = True,
+                        ) -> tuple[str, ...]:
         """One stat word whose meaning the question does not carry ("how fast do you attack"
         names Attack, means Attack speed) gives way to the stat the meaning is sure of, or
         to a narrower stat ("hp" and "hp regen") the meaning is surer of. A term of several
@@ -305,7 +310,8 @@ class QuestionReader:
         if best != exact[0] and stat_scores[best] >= self.thresholds.sure \
                 and lead >= self.thresholds.prefer:
             return (best,)
-        if best in self._narrower(hits, exact[0]) and lead >= self.thresholds.narrower \
+        if narrowing and best in self._narrower(hits, exact[0]) \
+                and lead >= self.thresholds.narrower \
                 and stat_scores[best] >= self.thresholds.stat:
             return (best,)  # "hp per second" names Health, means Health regen
         return exact

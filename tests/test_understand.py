@@ -46,6 +46,19 @@ def test_a_sure_stat_is_no_change_without_a_word_of_one(read, question, kind, st
     assert (got.kind, got.stats) == (kind, stats)
 
 
+@pytest.mark.parametrize(("question", "kind", "stats"), [
+    # a stat word in a question of change stays that stat: the change words pulled the meaning
+    # nearer Health regen, the narrower stat ("did your health go down" read Health regen)
+    ("did your health go down last patch", "changes", ("health",)),
+    ("has your hp dropped since last week", "changes", ("health",)),
+    # outside one, the narrower stat the meaning is surer of still wins
+    ("hp per second?", "stats", ("health_regen",)),
+])
+def test_a_stat_word_of_a_change_stays_its_stat(read, question, kind, stats):
+    got = read(question)
+    assert (got.kind, got.stats) == (kind, stats)
+
+
 @pytest.mark.parametrize(("question", "stats"), [
     # the stat questions the phrase lists found no stat in
     ("can you take a beating?", ("health",)),
