@@ -53,6 +53,7 @@ def test_a_sure_stat_is_no_change_without_a_word_of_one(read, question, kind, st
     ("has your hp dropped since last week", "changes", ("health",)),
     # outside one, the narrower stat the meaning is surer of still wins
     ("hp per second?", "stats", ("health_regen",)),
+    ("hp per sec?", "stats", ("health_regen",)),  # a standard term (meanings.json)
 ])
 def test_a_stat_word_of_a_change_stays_its_stat(read, question, kind, stats):
     got = read(question)
