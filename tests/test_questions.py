@@ -158,8 +158,8 @@ def test_name_prefixes_longest_first_and_quotes():
 
 
 def test_clauses_split_outside_the_terms(world):
-    from bot.question_text import split_clauses
     from bot.example_bank import CLAUSE_RE
+    from bot.question_text import split_clauses
 
     text = "hp/s and attacks/sec, then mana"
     hits = find_terms(text, world.schema, world.meanings)
