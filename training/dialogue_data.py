@@ -106,7 +106,6 @@ def split_characters(world: World, faction: str) -> tuple[list[Character], list[
     return sorted(members[cut:], key=lambda c: c.id), sorted(members[:cut], key=lambda c: c.id)
 
 
-
 def value_ranges(world: World) -> dict[str, tuple[float, float]]:
     """The range of each stat in the shipped patches, widened by a fifth, within the schema."""
     seen: dict[str, list[float]] = {s.name: [] for s in world.schema.stats}
@@ -124,7 +123,6 @@ def value_ranges(world: World) -> dict[str, tuple[float, float]]:
     return ranges
 
 
-
 def build_split(world: World, faction: str, split: str, count: int,
                 voices: Path | None = None) -> list[Example]:
     """`count` examples of one split, deterministic for a given world and voice folder."""
@@ -133,9 +131,8 @@ def build_split(world: World, faction: str, split: str, count: int,
         raise DialogueError(f"faction {faction!r} has too few characters to split")
     heldout = split == "heldout"
     rosters = {f.id: tuple(split_characters(world, f.id)[heldout]) for f in world.factions}
-    builder = Builder(world, faction, load_voice(faction, voices),
-                      tuple(heldout_chars if heldout else train_chars), heldout,
-                      value_ranges(world), rosters, get_voice(faction, voices).lore_grammar)
+    builder = Builder(world, faction, load_voice(faction, voices), heldout, value_ranges(world),
+                      rosters, get_voice(faction, voices).lore_grammar)
     rng = random.Random(f"{SEED}-{faction}-{split}")
     kinds = list(KIND_WEIGHTS)
     examples = []

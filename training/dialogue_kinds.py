@@ -57,12 +57,16 @@ class Builder:
     world: World
     faction: str
     voice: Voice
-    characters: tuple[Character, ...]
     heldout: bool
     ranges: dict[str, tuple[float, float]]
-    # this split's characters of every faction, by faction id, for the rankings
+    # this split's characters of every faction, by faction id (the rankings name any of them)
     rosters: dict[str, tuple[Character, ...]]
     grammar: LoreGrammar = field(default_factory=LoreGrammar)
+
+    @property
+    def characters(self) -> tuple[Character, ...]:
+        """This split's characters of the faction, who answer."""
+        return self.rosters[self.faction]
 
     def stats(self, rng: random.Random) -> dict[str, Number]:
         return {
