@@ -472,6 +472,19 @@ def test_native_prompts_split_over_calls_equal_each_row_alone(native_generator):
         small.close()
 
 
+def test_native_counts_the_multiply_adds_of_the_base_matrices(native_generator, reference):
+    """bench decode's prompt compute figure rests on `macs_per_token`: every weight of the
+    decoder layers' linear maps once (the base weights of the peft reference, its LoRA matrices
+    and the lm_head left out)."""
+    model, _, _ = reference
+    base = sum(p.numel() for n, p in model.named_parameters()
+               if ".layers." in n and "_proj." in n and "lora_" not in n)
+    native = native_generator.engine.model
+    assert native.macs_per_token == base
+    peak = native.vnni_peak_gmacs(iters=10_000)
+    assert (peak > 0) if native.vectorized else (peak is None)
+
+
 def test_native_portable_loops_match_peft_like_the_vector_kernel(native_generator, reference):
     """The loops a CPU without AVX-512 VNNI runs (built here with AVX-512 left out) are as close
     to peft as the vector kernel. They are not bit-equal to it: their floats are summed in
@@ -485,6 +498,7 @@ def test_native_portable_loops_match_peft_like_the_vector_kernel(native_generato
                            max_rows=2, context_tokens=128, portable=True)
     try:
         assert not portable.vectorized
+        assert portable.vnni_peak_gmacs() is None
         prompt = list(native_generator.tokenizer.apply_chat_template(
             ORC, add_generation_prompt=True, return_dict=False))
         for adapter in (None, "orcish"):

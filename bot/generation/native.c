@@ -590,6 +590,28 @@ int lk_set_lora(Model *md, int adapter, int layer, int mat, int rank, int pad, f
 
 int lk_has_vnni(void) { return LK_VNNI; }
 
+/* The bound of the integer products on this core, for bench decode: `iters` rounds of 12
+ * independent vpdpbusd chains (64 multiply-adds each), so that neither latency nor memory
+ * limits them. Returns a sum of the chains, which the caller ignores (it keeps the loop). */
+int lk_vnni_loop(long iters) {
+#if LK_VNNI
+    __m512i acc[12];
+    for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_epi32(i);
+    __m512i w = _mm512_set1_epi8(3);
+    const __m512i x = _mm512_set1_epi8(1);
+    for (long k = 0; k < iters; k++) {
+        for (int i = 0; i < 12; i++) acc[i] = _mm512_dpbusd_epi32(acc[i], w, x);
+        __asm__ volatile("" : "+v"(w)); /* w may change: the chains are redone every round */
+    }
+    __m512i sum = acc[0];
+    for (int i = 1; i < 12; i++) sum = _mm512_add_epi32(sum, acc[i]);
+    return _mm512_reduce_add_epi32(sum);
+#else
+    (void)iters;
+    return -1;
+#endif
+}
+
 /* Run n tokens: token[t] at position pos[t] of row slot[t] under adapter[t] (-1: none).
  * Tokens of one row must come in position order. The rows listed in `want` (indexes into the
  * n tokens) get their next-token logits in logits[len][n_vocab]. Returns 0, or -1 for bad

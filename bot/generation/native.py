@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -101,6 +102,8 @@ def _library(cache: Path, portable: bool = False) -> ctypes.CDLL:
     lib.lk_forward.argtypes = [ptr, i32, ptr, ptr, ptr, ptr, i32, ptr, ptr]
     lib.lk_forward.restype = i32
     lib.lk_has_vnni.restype = i32
+    lib.lk_vnni_loop.argtypes = [ctypes.c_long]
+    lib.lk_vnni_loop.restype = i32
     return lib
 
 
@@ -259,6 +262,9 @@ class NativeModel:
         # its LoRA matrices (bench_decode's bandwidth bound)
         self.weight_bytes = 0
         self.adapter_bytes: dict[str, int] = {}
+        # multiply-adds of a token's base matrix products, the lm_head left out (a prompt's
+        # tokens but its last need no logits): bench decode's compute figure for prompts
+        self.macs_per_token = 0
         self.max_rows, self.context_tokens = max_rows, context_tokens
         self.max_tokens = max(context_tokens, max_rows)
         try:
@@ -316,6 +322,7 @@ class NativeModel:
                     raise GenerationError(f"{path}: no blk.{layer}.{name}.weight")
                 values, d, m, bits = self._quantized(path, tensor)
                 rows, cols = tensor.shape
+                self.macs_per_token += rows * cols
                 lib.lk_set_matrix(handle, layer, index, rows, cols, bits, values.ctypes.data,
                                   d.ctypes.data, m.ctypes.data)
             norms = [np.ascontiguousarray(tensors[f"blk.{layer}.{n}.weight"].data, np.float32)
@@ -384,6 +391,18 @@ class NativeModel:
             raise GenerationError("the native engine refused a call (a token, position or row "
                                   "out of range)")
         return logits
+
+    def vnni_peak_gmacs(self, iters: int = 20_000_000) -> float | None:
+        """This core's integer-product bound in G multiply-adds/s: vpdpbusd chains with nothing
+        else in the way, the best of three (None without AVX-512 VNNI)."""
+        if not self.vectorized:
+            return None
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            self._lib.lk_vnni_loop(iters)
+            best = min(best, time.perf_counter() - started)
+        return iters * 12 * 64 / best / 1e9
 
     def adapter_index(self, adapter: str | None) -> int:
         if adapter is None:
