@@ -60,6 +60,21 @@ def test_an_invented_name_fails_verification(seeded_store):
     assert named.ask(ORC, "what is your attack?").fallback  # a real name not in the facts
 
 
+def test_a_roster_reply_must_name_the_leader_in_full(seeded_store):
+    """A first name does not say who leads (several characters share one): the reply fails
+    verification, and the answer that goes out names the leader in full."""
+    def first_name_only(messages, adapter):
+        first = _facts_of(messages).splitlines()[2]  # "1. Name, Elvish Role: Speed 430"
+        leader = first.split(". ", 1)[1].split(",")[0]
+        return f"{leader.split()[0]}: speed {first.rsplit(' ', 1)[1]}."
+
+    engine = make_engine(seeded_store, first_name_only)
+    answer = engine.ask(ORC, "who is the fastest elf?")
+    leader = answer.ranking[0]["name"]
+    assert answer.kind == "roster" and answer.regenerated and answer.fallback
+    assert leader in answer.answer and str(answer.ranking[0]["value"]) in answer.answer
+
+
 def test_follow_ups_go_to_the_last_character_and_survive_a_restart(fresh_store):
     engine = make_engine(fresh_store, lambda messages, adapter: "Grr.")
     first = engine.ask(ORC, "what was your attack as of W44?", conversation="chan:1")
