@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.intents import IntentData
 from bot.nearest import best_by_label, label_groups
-from bot.question_text import mask_terms, names_re, split_clauses
+from bot.question_text import complete_gapped, mask_terms, names_re, split_clauses
 from bot.questions import ABSENT, TermHit, find_all_terms
 from bot.roster_words import RosterWords
 from bot.spelling import Speller, vocabulary_words, words_of
@@ -100,6 +100,7 @@ class ExampleBank:
         read from, and its clauses when it has several."""
         hits, absent = self.scan(text)
         clauses = [c for c in split_clauses(text, CLAUSE_RE, [*hits, *absent]) if c.strip()]
+        clauses = complete_gapped(clauses, lambda tail: not any(self.scan(tail)))
         return hits, absent, self.kind_text(text, hits), clauses if len(clauses) > 1 else []
 
     def embed_into(self, vectors_of: Vectors, texts: Sequence[str]) -> None:

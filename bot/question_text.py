@@ -4,7 +4,7 @@ words run together. Pure functions over text and `TermHit`s."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import pairwise
 
@@ -17,6 +17,10 @@ MASK_WORD = "attack"
 # How many words may stand between a comparing word and the past it compares with ("than
 # you did last week").
 PAST_WINDOW = 4
+# A clause that is only "how" and one word, before a clause that goes on past its own "how"
+# and word: the two share the rest ("how hard and how often do you hit").
+GAPPED = re.compile(r"^\s*how\s+[\w']+\s*$", re.IGNORECASE)
+SHARED_TAIL = re.compile(r"^\s*how\s+[\w']+\s+(.+)$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
@@ -48,6 +52,19 @@ def split_clauses(text: str, separator: re.Pattern[str], hits: Sequence[TermHit]
             out.append(text[at:match.start()])
             at = match.end()
     out.append(text[at:])
+    return out
+
+
+def complete_gapped(clauses: Sequence[str], shares: Callable[[str], bool]) -> list[str]:
+    """Clauses with a gapped "how" completed from the clause after it: "how hard", "how often
+    do you hit" become "how hard do you hit", "how often do you hit" (alone, "how hard" reads
+    as Defense). `shares(tail)` says whether a tail may be shared: one that names a stat of its
+    own stays with its clause."""
+    out = list(clauses)
+    for i in range(len(out) - 2, -1, -1):
+        tail = SHARED_TAIL.match(out[i + 1])
+        if GAPPED.match(out[i]) and tail and shares(tail.group(1)):
+            out[i] = f"{out[i].strip()} {tail.group(1)}"
     return out
 
 

@@ -310,3 +310,24 @@ def test_the_past_comparison_words_are_checked(world, tmp_path):
     (tmp_path / "intents.json").write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(IntentsError, match="past_comparison needs both lists"):
         load_intents(tmp_path)
+
+
+def test_a_gapped_how_takes_the_rest_of_the_clause_after_it():
+    from bot.question_text import complete_gapped
+
+    assert complete_gapped(["how hard", "how often do you hit"], lambda tail: True) == [
+        "how hard do you hit", "how often do you hit"]
+    # a tail that names a stat of its own is not shared
+    assert complete_gapped(["how big", "how fast does your mana refill"],
+                           lambda tail: "mana" not in tail) == [
+        "how big", "how fast does your mana refill"]
+    assert complete_gapped(["hp", "how fast do you run"], lambda tail: True) == [
+        "hp", "how fast do you run"]
+
+
+@pytest.mark.parametrize(("question", "stats"), [
+    ("how fast and how far can you go?", ("speed", "attack_range")),
+    ("how hard and how fast do you swing?", ("attack", "attack_speed")),
+])
+def test_two_hows_on_one_verb_read_both_stats(read, question, stats):
+    assert set(read(question).stats) == set(stats)
