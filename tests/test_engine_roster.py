@@ -15,6 +15,12 @@ def _facts_of(messages) -> str:
     return messages[1]["content"].split("\n\nQuestion:")[0]
 
 
+def _leader_of(messages) -> tuple[str, str]:
+    """The first ranked name and its value in the prompt ("1. Name, Elvish Role: Speed 430")."""
+    first = _facts_of(messages).splitlines()[2]
+    return first.split(". ", 1)[1].split(",")[0], first.rsplit(" ", 1)[1]
+
+
 def test_an_answers_facts_come_from_the_index_not_the_record(fresh_store):
     store = fresh_store
     patch = store.current_patch()
@@ -36,9 +42,8 @@ def test_a_roster_question_is_answered_from_one_ranked_query(seeded_store):
     value = max(stats[c.id]["speed"] for c in elves)
 
     def reply(messages, adapter):
-        first = _facts_of(messages).splitlines()[2]  # "1. Name, Elvish Role: Speed 430"
-        leader = first.split(". ", 1)[1].split(",")[0]
-        return f"{leader} is the fastest, speed {first.rsplit(' ', 1)[1]}."
+        leader, value = _leader_of(messages)
+        return f"{leader} is the fastest, speed {value}."
 
     engine = make_engine(store, reply)
     answer = engine.ask(ORC, "who is the fastest elf?")
@@ -64,9 +69,8 @@ def test_a_roster_reply_must_name_the_leader_in_full(seeded_store):
     """A first name does not say who leads (several characters share one): the reply fails
     verification, and the answer that goes out names the leader in full."""
     def first_name_only(messages, adapter):
-        first = _facts_of(messages).splitlines()[2]  # "1. Name, Elvish Role: Speed 430"
-        leader = first.split(". ", 1)[1].split(",")[0]
-        return f"{leader.split()[0]}: speed {first.rsplit(' ', 1)[1]}."
+        leader, value = _leader_of(messages)
+        return f"{leader.split()[0]}: speed {value}."
 
     engine = make_engine(seeded_store, first_name_only)
     answer = engine.ask(ORC, "who is the fastest elf?")
