@@ -395,7 +395,7 @@ def run() -> dict[str, object]:
     with tempfile.TemporaryDirectory() as scratch:
         folder = _adapters_dir(Path(scratch))
         from bot.generation.llama import available
-        from bot.generation.native import compiler
+        from bot.generation.native_build import compiler
 
         if compiler() is not None:  # first: its peak memory is then the native generator's
             figures.update(_native_section(folder))

@@ -10,7 +10,7 @@ import pytest
 from bot.generation.base import GenerationError
 from bot.generation.llama import available
 from bot.generation.local import pick_engine
-from bot.generation.native import build, compiler
+from bot.generation.native_build import build, compiler
 from characters.config import get_config
 
 

@@ -282,7 +282,7 @@ def pick_engine(config: Config, engine: str) -> EngineName:
     """The engine `engine` names; "auto": for a GGUF base model the native kernel where a C
     compiler is found, else llama.cpp where it is installed; torch otherwise."""
     from bot.generation.llama import available
-    from bot.generation.native import build, compiler
+    from bot.generation.native_build import build, compiler
     from training.base_model import find_source
 
     gguf = find_source(config.training.base_model).gguf_file is not None

@@ -7,104 +7,27 @@ row with its own adapter: the 4-bit weights are read once for the whole batch an
 with AVX-512 VNNI, and each row adds its own LoRA terms in f32. A row's arithmetic does not
 depend on its batch, so a row batched with others equals that row decoded alone.
 
-The C file is compiled once per CPU and compiler into the model cache (`build`, about two
-seconds; `make setup` does it), with `-march=native`. The model is read from the GGUF by
-`read_gguf` and repacked in memory (`pack`); adapters are the GGUF LoRA files of
-bot.generation.gguf_lora.
+The C file is compiled once per CPU and compiler into the model cache, with `-march=native`
+(bot.generation.native_build). The model is read from the GGUF (bot.generation.gguf_file) and
+repacked in memory (`pack`); adapters are the GGUF LoRA files of bot.generation.gguf_lora.
 """
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import os
-import shutil
 import struct
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from bot.generation.base import GenerationError
 from bot.generation.decode import Row, Sampling, check_rows, stream_rows
+from bot.generation.gguf_file import Tensor, gguf_field, read_gguf
+from bot.generation.native_build import build, load_library
 
-SOURCE = Path(__file__).with_name("native.c")
 MATRICES = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
-_BUILD = threading.Lock()
-
-
-def compiler() -> str | None:
-    """The C compiler to build with: $CC, else cc or gcc on the PATH."""
-    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-
-
-@cache
-def _compiler_version(cc: str) -> str:
-    """`cc --version`, asked once per process (each start-up looks the kernel up twice)."""
-    return subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
-
-
-def _cpu_flags() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return line
-    except OSError:
-        pass
-    return os.uname().machine
-
-
-def build(cache: Path, portable: bool = False) -> Path:
-    """The compiled kernel for this CPU (`-march=native`), built into the cache if missing.
-    `portable` leaves AVX-512 out, for the loops a CPU without it runs (tests)."""
-    cc = compiler()
-    if cc is None:
-        raise GenerationError("the native engine needs a C compiler (cc or gcc, or $CC); "
-                              "install one, or set [generation].engine = \"llama.cpp\"")
-    version = _compiler_version(cc)
-    flags = ["-O3", "-march=native", *(["-mno-avx512f"] if portable else [])]
-    key = hashlib.sha256(SOURCE.read_bytes() + _cpu_flags().encode() + version.encode() +
-                         " ".join(flags).encode())
-    target = Path(cache) / "native" / f"lk-{key.hexdigest()[:16]}.so"
-    with _BUILD:
-        if target.is_file():
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.partial")
-        command = [cc, *flags, "-std=c11", "-shared", "-fPIC", "-o", str(partial), str(SOURCE),
-                   "-lm"]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            partial.unlink(missing_ok=True)
-            raise GenerationError(f"could not compile {SOURCE.name} ({' '.join(command)}):\n"
-                                  f"{done.stderr.strip()[-2000:]}")
-        partial.replace(target)
-    return target
-
-
-def _library(cache: Path, portable: bool = False) -> ctypes.CDLL:
-    lib = ctypes.CDLL(str(build(cache, portable)))
-    ptr, i32, f32 = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
-    lib.lk_create.restype = ptr
-    lib.lk_create.argtypes = [ptr, f32, f32]
-    lib.lk_free.argtypes = [ptr]
-    lib.lk_set_matrix.argtypes = [ptr, i32, i32, i32, i32, i32, ptr, ptr, ptr]
-    lib.lk_set_norms.argtypes = [ptr, i32, ptr, ptr]
-    lib.lk_set_embedding.argtypes = [ptr, ptr]
-    lib.lk_set_lora.argtypes = [ptr, i32, i32, i32, i32, i32, f32, i32, ptr, ptr]
-    lib.lk_set_lora.restype = i32
-    lib.lk_forward.argtypes = [ptr, i32, ptr, ptr, ptr, ptr, i32, ptr, ptr]
-    lib.lk_forward.restype = i32
-    lib.lk_has_vnni.restype = i32
-    lib.lk_vnni_loop.argtypes = [ctypes.c_long]
-    lib.lk_vnni_loop.restype = i32
-    return lib
 
 
 def pack(raw: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -141,94 +64,6 @@ def pack(raw: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return values, per_tile(d), per_tile(m), bits
 
 
-_TYPES = {0: ("F32", 1, 4), 1: ("F16", 1, 2), 2: ("Q4_0", 32, 18), 3: ("Q4_1", 32, 20),
-          8: ("Q8_0", 32, 34)}  # ggml type id -> name, values per block, bytes per block
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q",
-            11: "<q", 12: "<d"}
-
-
-@dataclass(frozen=True)
-class Tensor:
-    """One tensor of a GGUF file: its type, shape (rows first) and bytes (memory-mapped)."""
-
-    name: str
-    kind: str
-    shape: tuple[int, ...]
-    data: np.ndarray  # rows x bytes per row (quantized) or the values (F32/F16)
-
-
-def read_gguf(path: Path) -> tuple[dict[str, object], dict[str, Tensor]]:
-    """A GGUF file's scalar and string metadata (arrays are skipped) and its tensors.
-
-    Written here because gguf.GGUFReader builds an object per tokenizer entry (about 8 s for
-    this model's 49,152), while start-up needs none of them."""
-    raw = np.memmap(path, dtype=np.uint8, mode="r")
-    view = memoryview(raw)
-    offset = 0
-
-    def take(fmt: str) -> object:
-        nonlocal offset
-        value = struct.unpack_from(fmt, view, offset)[0]
-        offset += struct.calcsize(fmt)
-        return value
-
-    def text() -> str:
-        nonlocal offset
-        size = take("<Q")
-        value = bytes(view[offset:offset + size]).decode("utf-8", errors="replace")
-        offset += size
-        return value
-
-    def value(kind: int) -> object:
-        if kind == 8:
-            return text()
-        if kind == 9:  # an array: skipped
-            item, count = take("<I"), take("<Q")
-            for _ in range(count):
-                value(item)
-            return None
-        return take(_SCALARS[kind])
-
-    magic, version = take("<4s"), take("<I")
-    if magic != b"GGUF" or version not in (2, 3):
-        raise GenerationError(f"{path}: not a GGUF file (version 2 or 3)")
-    n_tensors, n_fields = take("<Q"), take("<Q")
-    meta: dict[str, object] = {}
-    for _ in range(n_fields):
-        key = text()
-        meta[key] = value(take("<I"))
-    infos = []
-    for _ in range(n_tensors):
-        name = text()
-        dims = [take("<Q") for _ in range(take("<I"))]
-        infos.append((name, dims, take("<I"), take("<Q")))
-    align = int(meta.get("general.alignment") or 32)
-    start = -(-offset // align) * align
-    tensors = {}
-    for name, dims, kind, at in infos:
-        if kind not in _TYPES:
-            tensors[name] = Tensor(name, f"type {kind}", tuple(dims[::-1]), raw[:0])
-            continue
-        label, per_block, block_bytes = _TYPES[kind]
-        row_bytes = dims[0] // per_block * block_bytes
-        rows = int(np.prod(dims[1:])) if len(dims) > 1 else 1
-        data = raw[start + at:start + at + rows * row_bytes]
-        if label in ("F32", "F16"):
-            data = data.view(np.float32 if label == "F32" else np.float16).reshape(dims[::-1])
-        else:
-            data = data.reshape(rows, row_bytes)
-        tensors[name] = Tensor(name, label, tuple(dims[::-1]), data)
-    return meta, tensors
-
-
-def _field(meta: dict[str, object], key: str, default: object = None) -> object:
-    if meta.get(key) is None:
-        if default is None:
-            raise GenerationError(f"the GGUF lacks {key}")
-        return default
-    return meta[key]
-
-
 def _bf16_bits(values: np.ndarray) -> np.ndarray | None:
     """The bfloat16 bits of f32 values when bfloat16 holds them exactly (peft saves its LoRA
     weights in bf16: half the bytes a row's LoRA terms read), else None."""
@@ -254,7 +89,7 @@ class NativeModel:
 
     def __init__(self, model_path: Path, adapters: dict[str, Path], *, cache: Path,
                  max_rows: int = 8, context_tokens: int = 512, portable: bool = False) -> None:
-        self._lib = _library(cache, portable)
+        self._lib = load_library(cache, portable)
         self.vectorized = bool(self._lib.lk_has_vnni())
         self._handle = None
         self._keep: list[np.ndarray] = []  # native.c points into these arrays
@@ -271,21 +106,21 @@ class NativeModel:
             meta, tensors = read_gguf(Path(model_path))
         except (OSError, ValueError, struct.error) as exc:
             raise GenerationError(f"{model_path}: cannot read this GGUF file ({exc})") from exc
-        arch = str(_field(meta, "general.architecture"))
+        arch = str(gguf_field(meta, "general.architecture"))
         if arch != "llama":
             raise GenerationError(f"{model_path}: the native engine runs llama models, not {arch}")
-        self.n_layer = int(_field(meta, "llama.block_count"))
-        n_embd = int(_field(meta, "llama.embedding_length"))
-        heads = int(_field(meta, "llama.attention.head_count"))
-        kv_heads = int(_field(meta, "llama.attention.head_count_kv", heads))
-        n_ff = int(_field(meta, "llama.feed_forward_length"))
+        self.n_layer = int(gguf_field(meta, "llama.block_count"))
+        n_embd = int(gguf_field(meta, "llama.embedding_length"))
+        heads = int(gguf_field(meta, "llama.attention.head_count"))
+        kv_heads = int(gguf_field(meta, "llama.attention.head_count_kv", heads))
+        n_ff = int(gguf_field(meta, "llama.feed_forward_length"))
         if "token_embd.weight" not in tensors:
             raise GenerationError(f"{model_path}: no token_embd.weight")
         embd = tensors["token_embd.weight"]
         self.n_vocab = int(embd.data.shape[0])
-        eps = float(_field(meta, "llama.attention.layer_norm_rms_epsilon"))
-        rope_base = float(_field(meta, "llama.rope.freq_base", 10000.0))
-        if _field(meta, "llama.rope.scaling.type", "none") not in ("none", b"none"):
+        eps = float(gguf_field(meta, "llama.attention.layer_norm_rms_epsilon"))
+        rope_base = float(gguf_field(meta, "llama.rope.freq_base", 10000.0))
+        if gguf_field(meta, "llama.rope.scaling.type", "none") not in ("none", b"none"):
             raise GenerationError(f"{model_path}: the native engine has no rope scaling")
         self.names = tuple(adapters)
         dims = np.array([self.n_layer, n_embd, heads, kv_heads, n_ff, self.n_vocab, max_rows,
@@ -347,7 +182,7 @@ class NativeModel:
     def _load_lora(self, index: int, name: str, path: Path) -> None:
         try:
             meta, tensors = read_gguf(path)
-            alpha = float(_field(meta, "adapter.lora.alpha"))
+            alpha = float(gguf_field(meta, "adapter.lora.alpha"))
         except (OSError, ValueError, struct.error, GenerationError) as exc:
             raise GenerationError(f"adapter {name!r}: cannot read {path} ({exc}); delete it and "
                                   "start again to convert it anew") from exc
@@ -485,7 +320,7 @@ def main() -> int:
     from characters.config import get_config
 
     try:
-        vectorized = bool(_library(get_config().cache_dir).lk_has_vnni())
+        vectorized = bool(load_library(get_config().cache_dir).lk_has_vnni())
         path = build(get_config().cache_dir)  # already built: its path
     except GenerationError as exc:
         print(f"native engine unavailable: {exc}", file=sys.stderr)
