@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from bot.generation.base import GenerationError
+from bot.generation.engines import pick_engine
 from bot.generation.llama import available
-from bot.generation.local import pick_engine
 from bot.generation.native_build import build, compiler
 from characters.config import get_config
 
@@ -28,7 +28,7 @@ def test_a_broken_compiler_falls_back_from_auto_and_names_the_failure(monkeypatc
     monkeypatch.setenv("CC", "/bin/false")  # a "compiler" that fails every build
     monkeypatch.setenv("LOREKEEPER_CACHE", str(tmp_path))
     config = get_config()
-    with caplog.at_level(logging.WARNING, logger="bot.generation.local"):
+    with caplog.at_level(logging.WARNING, logger="bot.generation.engines"):
         picked = pick_engine(config, "auto")
     assert picked == ("llama.cpp" if available() else "torch")
     assert "native engine is unavailable" in caplog.text
