@@ -297,7 +297,7 @@ def make_unknown(b: Builder, rng: random.Random, char: Character) -> tuple:
     # The bot answers a question that names no stat of the game with the full card, so the
     # adapter learns "not recorded" only there: a short card always holds what was asked.
     thing = rng.choice(Q.UNKNOWN_THINGS)
-    facts = render_stat_card(char, b.world.faction(b.faction), stats, patch, b.world.schema)
+    facts = _card(b, char, stats, patch, ())
     question = _fill(rng.choice(Q.UNKNOWN), thing=thing)
     line, index = _pick(rng, b.voice, "unknown")
     answer = _wrap(b, rng, [_fill(line, thing=thing)], 0.3, 0.2, **slots)
