@@ -35,7 +35,8 @@ FOLK_WORD = "the folk"
 # The kinds whose examples are read with their stat words as written.
 UNMASKED_KINDS = frozenset({"unknown_stat"})
 # Where a question on several stats splits into clauses, each read for its own stat.
-CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+", re.IGNORECASE)
+CLAUSE_RE = re.compile(r"\s+and\s+|\s*[,;&/+]\s*|\s+n\s+|\s+plus\s+"
+                       r"|\s+(?:along|together)\s+with\s+|\s+as\s+well\s+as\s+", re.IGNORECASE)
 
 Vectors = dict[str, np.ndarray]
 

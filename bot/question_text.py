@@ -21,6 +21,11 @@ PAST_WINDOW = 4
 # and word: the two share the rest ("how hard and how often do you hit").
 GAPPED = re.compile(r"^\s*how\s+[\w']+\s*$", re.IGNORECASE)
 SHARED_TAIL = re.compile(r"^\s*how\s+[\w']+\s+(.+)$", re.IGNORECASE)
+# "how fast do you run, and attack": a bare verb after a "how ... do you ..." clause shares
+# its head
+SHARED_HEAD = re.compile(r"^\s*(how\s+[\w']+\s+(?:do|does|did|can|could|will|would)\s+you)"
+                         r"\s+[\w']+\s*$", re.IGNORECASE)
+BARE_WORD = re.compile(r"^\s*[\w']+\W*$")
 
 
 @lru_cache(maxsize=4096)
@@ -58,13 +63,18 @@ def split_clauses(text: str, separator: re.Pattern[str], hits: Sequence[TermHit]
 def complete_gapped(clauses: Sequence[str], shares: Callable[[str], bool]) -> list[str]:
     """Clauses with a gapped "how" completed from the clause after it: "how hard", "how often
     do you hit" become "how hard do you hit", "how often do you hit" (alone, "how hard" reads
-    as Defense). `shares(tail)` says whether a tail may be shared: one that names a stat of its
-    own stays with its clause."""
+    as Defense); and a bare verb from the clause before it: "how fast do you run", "attack"
+    become "how fast do you run", "how fast do you attack". `shares(tail)` says whether a
+    tail may be shared: one that names a stat of its own stays with its clause."""
     out = list(clauses)
     for i in range(len(out) - 2, -1, -1):
         tail = SHARED_TAIL.match(out[i + 1])
         if GAPPED.match(out[i]) and tail and shares(tail.group(1)):
             out[i] = f"{out[i].strip()} {tail.group(1)}"
+    for i in range(1, len(out)):
+        head = SHARED_HEAD.match(out[i - 1])
+        if head and BARE_WORD.match(out[i]):
+            out[i] = f"{head.group(1)} {out[i].strip()}"
     return out
 
 

@@ -25,6 +25,8 @@ ENGLISH_WORDS = frozenset({"as"})
 # A term of at least this many letters matches a word with a small typo.
 FUZZY_MIN_LETTERS = 5
 FUZZY_MIN_SCORE = 85.0
+# Marks that end an item of a list: no term of several words runs across one.
+LIST_MARK_RE = re.compile(r"[,;&+!?]")
 # The stat of a term for a stat the game does not have (meanings.json, absent_stat_terms).
 ABSENT = ""
 
@@ -168,19 +170,25 @@ def find_all_terms(text: str, schema: StatSchema, meanings: Meanings | None = No
                     and fuzz.ratio(" ".join(window), joined) >= FUZZY_MIN_SCORE) \
                     or _real_word(window, term.words, known, names):
                 continue  # (words that are a term themselves are never another's typo)
-            used[i : i + n] = [True] * n
             last = words[i + n - 1]
+            if n > 1 and LIST_MARK_RE.search(text, words[i][2], last[2] + len(last[1])):
+                continue  # "atk, spd" is a list of two stats, not "atk spd"
+            used[i : i + n] = [True] * n
             found.append(TermHit(i, term.stat, term.raw, words[i][2], last[2] + len(last[1])))
     return sorted(found)
 
 
 def _real_word(window: Sequence[str], term: tuple[str, ...], known: Collection[str],
                names: Collection[str]) -> bool:
-    """Whether a near match of `term` is a real word rather than a typo of it."""
+    """Whether a near match of `term` is a real word rather than a typo of it. In a term of
+    several words, a real word is a typo of its word only when near it on its own: "heath
+    regen" is "health regen", but "plus regeneration" is no "hp regeneration"."""
     for word, want in zip(window, term, strict=True):
         if word == want:
             continue
         if word in names or (len(term) == 1 and word in known and not word.startswith(want)):
+            return True
+        if len(term) > 1 and word in known and fuzz.ratio(word, want) < FUZZY_MIN_SCORE:
             return True
     return False
 

@@ -41,6 +41,7 @@ from bot.questions import (
     PATCH_RE,
     SHORT_PATCH_RE,
     SINCE_RE,
+    WEEK_RE,
     TermHit,
     find_patch,
     narrower_terms,
@@ -53,6 +54,11 @@ from characters.world import Character, World
 log = logging.getLogger(__name__)
 
 THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
+# A patch as written ("2026-W45", "w45", "week 45", "the week 45 hotfix"): left out of the
+# words that are read for their meaning.
+PATCH_WORDS_RE = re.compile("|".join(f"(?:{p.pattern})(?:\\s*\\bhot-?fix\\b)?"
+                                     for p in (PATCH_RE, SHORT_PATCH_RE, WEEK_RE)),
+                            re.IGNORECASE)
 # Where a question splits into parts, each of which may be filler around it.
 SEGMENT_RE = re.compile(r"(?<=[,.:;!?])\s+|\s+(?=\bif\b)|(?<=\bbut)\s+", re.IGNORECASE)
 # The kinds that name no stat, and the threshold of each that says by how much it must be
@@ -116,7 +122,7 @@ class QuestionReader:
         # and the filler around the question ("real quick,", "if you don't mind"); the kind
         # is read with the stat words masked ("has your <stat> changed?"), and each clause of
         # a question on several stats on its own.
-        plain = SHORT_PATCH_RE.sub(" ", PATCH_RE.sub(" ", spelled))
+        plain = PATCH_WORDS_RE.sub(" ", spelled)
         if other is not None:
             plain = without_name(plain, other)
         plain = self.bank.places.sub(PLACE_WORD, " ".join(plain.split()) or spelled)
@@ -146,8 +152,10 @@ class QuestionReader:
         # In a question about what changed, the change words pull the meaning about ("did your
         # health go down" is nearer Health regen than Health), so a stat word named there
         # gives way to no narrower stat.
-        exact = self._prefer_meaning(exact, stat_scores, hits,
+        exact = self._prefer_meaning(exact, stat_scores, hits, plain,
                                      narrowing=max(kind_scores, key=kind_scores.get) != "changes")
+        if not clauses:
+            exact = self._one_asked(exact, stat_scores)
         if exact and (dropped or any(s not in exact for s in by_clause)):
             exact = tuple(n for n in self.schema.names
                           if n in (*exact, *by_clause) and n not in dropped)
@@ -226,7 +234,7 @@ class QuestionReader:
                     added.append(found)
                     surest = max(surest, scores[found])
                 continue
-            preferred = self._prefer_meaning(read, scores, own)
+            preferred = self._prefer_meaning(read, scores, own, clause)
             if preferred != read:
                 swapped.update(read)
             kept = tuple(s for s in preferred if s in named or s in self._narrower(hits))
@@ -296,12 +304,13 @@ class QuestionReader:
                          for s in self._narrower_terms.get(fold_cached(h.raw), ()))
 
     def _prefer_meaning(self, exact: tuple[str, ...], stat_scores: dict[str, float],
-                        hits: Sequence[TermHit] = (), narrowing: bool = True,
+                        hits: Sequence[TermHit] = (), text: str = "", narrowing: bool = True,
                         ) -> tuple[str, ...]:
         """One stat word whose meaning the question does not carry ("how fast do you attack"
         names Attack, means Attack speed) gives way to the stat the meaning is sure of, or
-        to a narrower stat ("hp" and "hp regen") the meaning is surer of. A term of several
-        words ("attack power", "hp/s") says what it means, and stays."""
+        to a narrower stat ("hp" and "hp regen") the meaning is surer of: by the measured
+        margin, or at all when the word is weak evidence ("how snappy are your attacks"). A
+        term of several words ("attack power", "hp/s") says what it means, and stays."""
         if len(exact) != 1 or any(h.stat == exact[0] and len(fold_cached(h.raw).split()) > 1
                                   for h in hits):
             return exact
@@ -310,10 +319,27 @@ class QuestionReader:
         if best != exact[0] and stat_scores[best] >= self.thresholds.sure \
                 and lead >= self.thresholds.prefer:
             return (best,)
+        written = [h for h in hits if h.stat == exact[0]]
+        weak = bool(text and written) and all(self._weak(text, h) for h in written)
         if narrowing and best in self._narrower(hits, exact[0]) \
-                and lead >= self.thresholds.narrower \
+                and lead >= (0.0 if weak else self.thresholds.narrower) \
                 and stat_scores[best] >= self.thresholds.stat:
             return (best,)  # "hp per second" names Health, means Health regen
+        return exact
+
+    def _one_asked(self, exact: tuple[str, ...], stat_scores: dict[str, float],
+                   ) -> tuple[str, ...]:
+        """Two stat words in one clause, with no list between them, ask one of them when the
+        meaning is sure of it and surer by the margin that lets a meaning win over a stat
+        word: "how far does your attack reach" asks Attack range, "how often does your attack
+        crit" Crit chance; "hp mp?" asks both."""
+        if len(exact) < 2:
+            return exact
+        best = max(exact, key=lambda s: stat_scores[s])
+        if stat_scores[best] >= self.thresholds.sure and all(
+                stat_scores[best] - stat_scores[s] >= self.thresholds.prefer
+                for s in exact if s != best):
+            return (best,)
         return exact
 
     def _exact(self, text: str, hits: Sequence[TermHit], stat_scores: dict[str, float],
