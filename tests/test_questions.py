@@ -166,3 +166,16 @@ def test_clauses_split_outside_the_terms(world):
     assert split_clauses(text, CLAUSE_RE, hits) == ["hp/s", "attacks/sec", "then mana"]
     assert split_clauses("hp/mana", CLAUSE_RE, find_terms("hp/mana", world.schema)) == \
         ["hp", "mana"]
+
+
+def test_a_term_of_several_words_runs_across_no_list_mark_nor_takes_a_real_word(world):
+    def stats(text, known=()):
+        return [h.stat for h in find_terms(text, world.schema, world.meanings, known)]
+
+    assert stats("atk spd") == ["attack_speed"]
+    assert stats("atk, spd") == ["attack", "speed"]
+    assert stats("attack; speed") == ["attack", "speed"]
+    # "plus" is a real word, far from "hp": no typo of "hp regeneration"
+    assert stats("mana plus regeneration", {"plus"}) == ["mana", "health_regen"]
+    # a real word near its own word still is ("heath" of "health")
+    assert stats("heath regen", {"heath"}) == ["health_regen"]

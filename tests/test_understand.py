@@ -331,3 +331,53 @@ def test_a_gapped_how_takes_the_rest_of_the_clause_after_it():
 ])
 def test_two_hows_on_one_verb_read_both_stats(read, question, stats):
     assert set(read(question).stats) == set(stats)
+
+
+def test_a_bare_verb_takes_the_head_of_the_how_clause_before_it():
+    from bot.question_text import complete_gapped
+
+    assert complete_gapped(["how fast do you run", "attack"], lambda tail: True) == [
+        "how fast do you run", "how fast do you attack"]
+    # only a bare word, and only after a "how ... do you ..." clause
+    assert complete_gapped(["what's your speed", "attack"], lambda tail: True) == [
+        "what's your speed", "attack"]
+    assert complete_gapped(["how fast do you run", "your attack"], lambda tail: True) == [
+        "how fast do you run", "your attack"]
+
+
+@pytest.mark.parametrize(("question", "stats"), [
+    # a list mark ends a term of several words: "atk spd" is one stat, "atk, spd" two
+    ("atk, spd, def", ("attack", "speed", "defense")),
+    ("atk spd?", ("attack_speed",)),
+    # a real word is no typo of one word of a longer term ("plus" of "hp")
+    ("what's your magic reserve plus regeneration like, mate", ("mana", "health_regen")),
+    # a list joined by words
+    ("damage along with crit chance", ("attack", "crit_chance")),
+    ("hp as well as mana", ("health", "mana")),
+    # a bare verb shares the head of the clause before it
+    ("how fast do you run and attack", ("speed", "attack_speed")),
+])
+def test_the_items_of_a_list_of_stats(read, question, stats):
+    assert set(read(question).stats) == set(stats)
+
+
+@pytest.mark.parametrize(("question", "stats"), [
+    # two stat words in one clause: the one the meaning is sure of is asked, the other is
+    # what the question is about
+    ("how far does your attack reach", ("attack_range",)),
+    ("how often does your attack crit", ("crit_chance",)),
+    # ... but a run of stat words with no meaning of its own asks them all
+    ("hp mp?", ("health", "mana")),
+    ("hp atk def spd", ("health", "attack", "defense", "speed")),
+    # a weak stat word ("attacks") gives way to the narrower stat the meaning prefers
+    ("how snappy are your attacks", ("attack_speed",)),
+])
+def test_one_stat_asked_about_another(read, question, stats):
+    assert read(question).stats == stats
+
+
+def test_a_week_number_is_a_patch_not_a_meaning(read):
+    got = read("how much health did you have back in week 45")
+    assert (got.kind, got.stats, got.patch) == ("stats", ("health",), "2026-W45")
+    got = read("in the week 45 hotfix, what did your chance to crit read?")
+    assert (got.kind, got.stats, got.patch) == ("stats", ("crit_chance",), "2026-W45-hotfix")
