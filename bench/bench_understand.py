@@ -155,8 +155,10 @@ def summarize(results: list[tuple[dict, dict]], times: list[float], world) -> di
     stats = Counter((",".join(_label_stats(r)), ",".join(j["got_stats"]) or "none")
                     for r, j in with_stats if not j["stat_ok"])
     return {
-        "questions": n, "intent_accuracy": round(intent, 4),
-        "stat_questions": len(with_stats), "stat_accuracy": round(stat, 4),
+        "questions": n, "intent_correct": sum(j["intent_ok"] for _, j in results),
+        "intent_accuracy": round(intent, 4),
+        "stat_questions": len(with_stats), "stat_correct": sum(j["stat_ok"] for _, j in with_stats),
+        "stat_accuracy": round(stat, 4),
         "stat_named_as_none": sum(j["named_as_none"] for _, j in results),
         "per_kind": per_kind, "per_stat": per_stat,
         "kind_confusions": {f"{a} -> {b}": c for (a, b), c in kinds.most_common(12)},
@@ -219,8 +221,11 @@ def run(part: str = "heldout") -> dict:
              and int(hashlib.sha256(r["question"].lower().strip().encode()).hexdigest(), 16)
              % 2 == 0])
     figures["targets"] = TARGETS
-    figures["meets_targets"] = (figures["stat_accuracy"] >= TARGETS["stat_accuracy_min"]
-                                and figures["intent_accuracy"] >= TARGETS["intent_accuracy_min"]
+    # judged on the counts, not on the rounded shares (538 of 549 is 0.97996, under 0.98)
+    stat = figures["stat_correct"] / max(1, figures["stat_questions"])
+    intent = figures["intent_correct"] / max(1, figures["questions"])
+    figures["meets_targets"] = (stat >= TARGETS["stat_accuracy_min"]
+                                and intent >= TARGETS["intent_accuracy_min"]
                                 and figures["stat_named_as_none"] == 0)
     return figures
 
