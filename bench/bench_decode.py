@@ -8,7 +8,7 @@ timed sum over a 512 MiB tensor with the same thread count, the best of several 
 than this CPU's L3 (260 MB), like the fp32 weights (538 MB), so it is DRAM bandwidth, the
 bandwidth a decode step actually gets (a tensor that fit in L3 would overstate the bound).
 First the native engine (bot/generation/native.c, the bot's default), then the llama.cpp
-engine, each beside llama.cpp's own bare decode of the same GGUF (`_Peer`, measured in turns
+engine, each beside llama.cpp's own bare decode of the same GGUF (`Peer`, measured in turns
 with ours, 7 rounds, medians), then the torch fp32 paths: naive `model.generate`, our loop over
 the Hugging Face forward (`hf_loop`), and our loop over the lean forward (`lean_loop`,
 bot/generation/lean.py). The native engine's bound: read bandwidth / the bytes a step reads
@@ -25,67 +25,38 @@ adapters (r=16).
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.decode_clocks import (
+    PROMPT,
+    ROUNDS,
+    THREADS,
+    TOKENS,
+    Peer,
+    concurrent_rate,
+    decode_rate,
+    generate_rate,
+    peak_rss_gb,
+    read_bandwidth_gbs,
+    timed_batch,
+    timed_engine,
+    weight_bytes_per_token,
+)
 from characters.config import REPO_ROOT, get_config
 
 if TYPE_CHECKING:
-    import torch
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedTokenizerBase
 
-    from bot.generation.llama import LlamaCppModel
-    from bot.generation.local import Batching, LocalGenerator
+    from bot.generation.local import LocalGenerator
     from bot.generation.native import NativeModel
-
-TOKENS = int(os.environ.get("BENCH_DECODE_TOKENS", "32"))
-THREADS = int(os.environ.get("BENCH_DECODE_THREADS", "1"))
-ROUNDS = 7  # peer and ours measured in turns
-PROMPT = [
-    {"role": "system", "content": "You are Grukk Ironjaw, Orcish berserker."},
-    {"role": "user", "content": "Facts:\nattack: 91\nhealth: 1250\nspeed: 7\n\n"
-                                "Question: Tell me about yourself and your strength."},
-]
-
-
-def read_bandwidth_gbs(tries: int = 5) -> float:
-    """Best timed sum over a 512 MiB fp32 tensor, in GB/s."""
-    import torch
-
-    x = torch.ones(128 * 1024 * 1024)
-    x.sum()
-    best = float("inf")
-    for _ in range(tries):
-        started = time.perf_counter()
-        x.sum()
-        best = min(best, time.perf_counter() - started)
-    return x.numel() * 4 / best / 1e9
-
-
-def weight_bytes_per_token(model: torch.nn.Module) -> int:
-    """Bytes of weights one decode step reads (shared tensors once, plus one embedding row)."""
-    seen, total = set(), 0
-    for p in model.parameters():
-        if p.data_ptr() not in seen:
-            seen.add(p.data_ptr())
-            total += p.numel() * p.element_size()
-    embed = model.get_input_embeddings().weight
-    return total + embed.shape[1] * embed.element_size()
-
-
-def _peak_rss_gb() -> float:
-    """This process's peak resident memory so far, in GB (Linux reports KiB)."""
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9, 2)
 
 
 def _adapters_dir(scratch: Path) -> Path:
+    """The shipped adapters when every faction has one, else two random ones in `scratch`."""
     trained = REPO_ROOT / get_config().training.adapters_dir
     if all((trained / f / "adapter_config.json").exists()
            for f in get_config().training.factions):
@@ -103,85 +74,6 @@ def _adapters_dir(scratch: Path) -> Path:
     peft_model.add_adapter("elvish", config)
     peft_model.save_pretrained(str(scratch))
     return scratch
-
-
-def _timed_batch(
-    model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, rows: int = 1,
-    tokens: int = TOKENS, lean: bool = True,
-) -> tuple[float, float]:
-    """Prefill seconds and mean decode-step milliseconds of our loop over `rows` copies of the
-    prompt, in the model's current adapter state; EOS ignored."""
-    from bot.generation.decode import Row, decode_batch
-
-    prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
-    stamps: list[float] = []
-    stamp = _stamper(stamps)  # asked once per step for the first row: a clock after each token
-    batch = [Row(list(prompt), tokens, on_piece=lambda _: None,
-                 is_cancelled=stamp if i == 0 else (lambda: False)) for i in range(rows)]
-    started = time.perf_counter()
-    decode_batch(model, tokenizer, batch, eos_ids=set(), lean=lean)
-    return stamps[0] - started, 1000 * (stamps[-1] - stamps[0]) / (len(stamps) - 1)
-
-
-def _timed_engine(model: LlamaCppModel | NativeModel, tokenizer: PreTrainedTokenizerBase,
-                  adapters: list[str | None], tokens: int = TOKENS, tries: int = 3,
-                  ) -> tuple[float, float]:
-    """Prompt seconds and mean decode-step milliseconds (every row one token) of the llama.cpp
-    or native engine over one copy of the prompt per adapter in `adapters`; EOS ignored. Best
-    of `tries`."""
-    from bot.generation.decode import Row, Sampling
-
-    prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
-    best = (float("inf"), float("inf"))
-    for _ in range(tries):
-        stamps: list[float] = []
-        stamp = _stamper(stamps)
-        rows = [Row(list(prompt), tokens, on_piece=lambda _: None, adapter=a,
-                    is_cancelled=stamp if i == 0 else (lambda: False))
-                for i, a in enumerate(adapters)]
-        started = time.perf_counter()
-        model.decode(rows, tokenizer, set(), Sampling())
-        # the first row's first token comes after every row's prompt was read
-        result = (stamps[0] - started, 1000 * (stamps[-1] - stamps[0]) / (len(stamps) - 1))
-        best = min(best, result, key=lambda r: r[1])
-    return best
-
-
-def _stamper(stamps: list[float]) -> Callable[[], bool]:
-    """A clock read once per step (asked as `is_cancelled`)."""
-    def stamp() -> bool:
-        stamps.append(time.perf_counter())
-        return False
-
-    return stamp
-
-
-class _Peer:
-    """llama.cpp's own bare decode of the GGUF through llama-cpp-python's `Llama` (what the
-    decode issue measured), EOS banned."""
-
-    def __init__(self, model_path: Path, tokenizer: PreTrainedTokenizerBase) -> None:
-        from llama_cpp import Llama
-
-        self.llm = Llama(str(model_path), n_threads=THREADS, n_threads_batch=THREADS,
-                         n_ctx=1024, verbose=False)
-        self.text = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True,
-                                                  tokenize=False)
-        self.ban = {int(i): -1e9 for i in (tokenizer.eos_token_id,) if i is not None}
-
-    def rate(self, tokens: int = TOKENS) -> float:
-        """Tokens/s after the first token: (time for tokens + 1) - (time for 1)."""
-        timings = []
-        for n in (1, tokens + 1):
-            self.llm.reset()
-            started = time.perf_counter()
-            self.llm.create_completion(self.text, max_tokens=n, temperature=0.0,
-                                       logit_bias=self.ban)
-            timings.append(time.perf_counter() - started)
-        return tokens / (timings[1] - timings[0])
-
-    def close(self) -> None:
-        self.llm.close()
 
 
 def _warm_generator(folder: Path, engine: str) -> tuple[LocalGenerator, float]:
@@ -210,20 +102,20 @@ def _native_section(folder: Path) -> dict[str, object]:
     peer_engine = None
     if available():  # the peer and ours in turns, so that drift of a shared machine hits both
         source = find_source(get_config().training.base_model)
-        peer_engine = _Peer(source.folder / (source.gguf_file or ""), tok)
+        peer_engine = Peer(source.folder / (source.gguf_file or ""), tok)
     rounds = []
     for _ in range(ROUNDS):
         rounds.append((peer_engine.rate() if peer_engine else None,
-                       _timed_engine(model, tok, [None], tries=1),
-                       _timed_engine(model, tok, [adapter], tries=1)))
+                       timed_engine(model, tok, [None], tries=1),
+                       timed_engine(model, tok, [adapter], tries=1)))
     if peer_engine:
         peer_engine.close()
     bare_ms = statistics.median(r[1][1] for r in rounds)
     prompt_s, step_ms = (statistics.median(r[2][k] for r in rounds) for k in (0, 1))
-    mixed_prompt_s, mixed_ms = _timed_engine(model, tok, (list(gen.adapters) * 8)[:8])
-    single_request, _ = _concurrent_rate(gen, "mixed", requests=1)
-    concurrent, mean_batch = _concurrent_rate(gen, "mixed")
-    figures["peak_rss_native_gb"] = _peak_rss_gb()
+    mixed_prompt_s, mixed_ms = timed_engine(model, tok, (list(gen.adapters) * 8)[:8])
+    single_request, _ = concurrent_rate(gen, "mixed", requests=1)
+    concurrent, mean_batch = concurrent_rate(gen, "mixed")
+    figures["peak_rss_native_gb"] = peak_rss_gb()
     figures.update(_prompt_compute(model, tok, mixed_prompt_s, mixed_ms, step_ms))
     weights, lora = model.weight_bytes, model.adapter_bytes.get(adapter, 0)
     gen.close()
@@ -287,22 +179,22 @@ def _llama_section(folder: Path) -> dict[str, object]:
     tok, model = gen.tokenizer, gen.engine.model
     adapter = gen.adapters[0]
     # the peer and ours in turns, ROUNDS times, so that drift of a shared machine hits both
-    peer_engine, rounds = _Peer(base, tok), []
+    peer_engine, rounds = Peer(base, tok), []
     for _ in range(ROUNDS):
-        rounds.append((peer_engine.rate(), _timed_engine(model, tok, [None], tries=1),
-                       _timed_engine(model, tok, [adapter], tries=1)))
+        rounds.append((peer_engine.rate(), timed_engine(model, tok, [None], tries=1),
+                       timed_engine(model, tok, [adapter], tries=1)))
     peer_engine.close()
     peer = statistics.median(r[0] for r in rounds)  # medians, all of them
     bare_prompt_s, bare_ms = (statistics.median(r[1][k] for r in rounds) for k in (0, 1))
     prompt_s, step_ms = (statistics.median(r[2][k] for r in rounds) for k in (0, 1))
     x_peer = [1000 / r[2][1] / r[0] for r in rounds]
-    mixed_prompt_s, mixed_ms = _timed_engine(model, tok, (list(gen.adapters) * 8)[:8])
+    mixed_prompt_s, mixed_ms = timed_engine(model, tok, (list(gen.adapters) * 8)[:8])
     q41_only = LlamaCppModel(base, {}, threads=THREADS)  # prompts on Q4_1 too, as measured
-    q41_prompt_s, _ = _timed_engine(q41_only, tok, [None], tokens=2)
+    q41_prompt_s, _ = timed_engine(q41_only, tok, [None], tokens=2)
     q41_only.close()
-    single_request, _ = _concurrent_rate(gen, "mixed", requests=1)
-    concurrent, mean_batch = _concurrent_rate(gen, "mixed")
-    figures["peak_rss_llama_gb"] = _peak_rss_gb()
+    single_request, _ = concurrent_rate(gen, "mixed", requests=1)
+    concurrent, mean_batch = concurrent_rate(gen, "mixed")
+    figures["peak_rss_llama_gb"] = peak_rss_gb()
     gen.close()
     single = 1000 / step_ms
     figures.update({
@@ -339,50 +231,6 @@ def _mixed_figures(engine: str, step_ms: float, batch8: tuple[float, float],
     }
 
 
-def _decode_rate(
-    model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, tokens: int = TOKENS,
-    lean: bool = True,
-) -> float:
-    """Single-stream decode tokens/s (after the first token) of our loop."""
-    return 1000 / _timed_batch(model, tokenizer, tokens=tokens, lean=lean)[1]
-
-
-def _generate_rate(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tokens: int
-) -> float:
-    """Naive `model.generate` greedy tokens/s, prefill included (as a caller sees it)."""
-    import torch
-
-    prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_dict=False)
-    ids = torch.tensor([prompt])
-    with torch.inference_mode():
-        model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=2,
-                       do_sample=False)
-        started = time.perf_counter()
-        model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=tokens,
-                       min_new_tokens=tokens, do_sample=False)
-    return tokens / (time.perf_counter() - started)
-
-
-def _concurrent_rate(gen: LocalGenerator, batching: Batching, requests: int = 8,
-                     tries: int = 3) -> tuple[float, float]:
-    """Aggregate tokens/s of `requests` sent together, spread over every faction's adapter,
-    prefill included (the median of `tries`: one try is at the mercy of a shared machine); and
-    the mean batch size."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    gen.batching = batching
-    gen.batch_sizes.clear()
-    jobs = (list(gen.adapters) * requests)[:requests]  # spread over every faction
-    rates = []
-    for _ in range(tries):
-        started = time.perf_counter()
-        with ThreadPoolExecutor(len(jobs)) as pool:
-            list(pool.map(lambda a: gen.generate(PROMPT, a, TOKENS), jobs))
-        rates.append(len(jobs) * TOKENS / (time.perf_counter() - started))
-    return statistics.median(rates), sum(gen.batch_sizes) / len(gen.batch_sizes)
-
-
 def run() -> dict[str, object]:
     import torch
 
@@ -407,31 +255,31 @@ def run() -> dict[str, object]:
         figures["local_generator_load_s"] = round(time.perf_counter() - started, 2)
         gen.engine.eos_ids = set()  # every request makes exactly TOKENS tokens
         gen.warmup()
-        figures["peak_rss_after_warmup_gb"] = _peak_rss_gb()
+        figures["peak_rss_after_warmup_gb"] = peak_rss_gb()
         model, tok = gen.engine._set.model, gen.tokenizer
         fp32_bytes = weight_bytes_per_token(model)
         rates = {
-            "lean_loop_fp32_base": _decode_rate(gen.engine._set.use(None), tok),
-            "hf_loop_fp32_base": _decode_rate(model, tok, lean=False),
-            "lean_loop_fp32_orcish_merged": _decode_rate(gen.engine._set.use("orcish"), tok),
-            "hf_loop_fp32_orcish_merged": _decode_rate(model, tok, lean=False),
+            "lean_loop_fp32_base": decode_rate(gen.engine._set.use(None), tok),
+            "hf_loop_fp32_base": decode_rate(model, tok, lean=False),
+            "lean_loop_fp32_orcish_merged": decode_rate(gen.engine._set.use("orcish"), tok),
+            "hf_loop_fp32_orcish_merged": decode_rate(model, tok, lean=False),
         }
         gen.engine._set.use(MIXED, ["orcish"])
-        rates["lean_loop_fp32_orcish_unmerged_lora"] = _decode_rate(model, tok)
-        rates["hf_loop_fp32_orcish_unmerged_lora"] = _decode_rate(model, tok, lean=False)
+        rates["lean_loop_fp32_orcish_unmerged_lora"] = decode_rate(model, tok)
+        rates["hf_loop_fp32_orcish_unmerged_lora"] = decode_rate(model, tok, lean=False)
         gen.engine._set.use(None)
-        rates["naive_generate_fp32_base"] = _generate_rate(model, tok, TOKENS)
-        single_request, _ = _concurrent_rate(gen, "mixed", requests=1)
+        rates["naive_generate_fp32_base"] = generate_rate(model, tok, TOKENS)
+        single_request, _ = concurrent_rate(gen, "mixed", requests=1)
         mixed8 = gen.engine._set.use(MIXED, (list(gen.adapters) * 8)[:8])
-        split = {"batch8_mixed": _timed_batch(mixed8, tok, rows=8),
-                 "batch1": _timed_batch(gen.engine._set.use("orcish"), tok)}
-        concurrent = {b: _concurrent_rate(gen, b) for b in ("mixed", "grouped")}
+        split = {"batch8_mixed": timed_batch(mixed8, tok, rows=8),
+                 "batch1": timed_batch(gen.engine._set.use("orcish"), tok)}
+        concurrent = {b: concurrent_rate(gen, b) for b in ("mixed", "grouped")}
         gen.close()
         bf16_model, _ = load_base_model(dtype=torch.bfloat16)
         bf16_bytes = weight_bytes_per_token(bf16_model)
         short = max(4, TOKENS // 8)  # bf16 matmuls are very slow on this CPU: fewer tokens
-        rates["naive_generate_bf16_base"] = _generate_rate(bf16_model, tok, short)
-        rates["lean_loop_bf16_base"] = _decode_rate(bf16_model, tok, tokens=short)
+        rates["naive_generate_bf16_base"] = generate_rate(bf16_model, tok, short)
+        rates["lean_loop_bf16_base"] = decode_rate(bf16_model, tok, tokens=short)
     bandwidth.append(read_bandwidth_gbs())
     bw = max(bandwidth)
     figures["read_bandwidth_gbs"] = round(bw, 2)

@@ -31,6 +31,14 @@ from typing import TYPE_CHECKING
 from characters.config import REPO_ROOT, ConfigError, TrainingConfig, get_config
 from characters.voices import voiced_factions
 from characters.world import World, get_world
+from training.adapter_files import (
+    ADAPTER_DTYPE,
+    convert_for_llama,
+    load_checkpoint,
+    plot_loss,
+    save_adapter,
+    save_checkpoint,
+)
 from training.dialogue_data import (
     DIALOGUE_DIR,
     DialogueError,
@@ -45,7 +53,6 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedTokenizerBase
 
-ADAPTER_DTYPE = "bfloat16"  # adapter weights are stored in bf16: half the size, same quality
 IGNORE = -100
 PAD_MULTIPLE = 32
 
@@ -181,96 +188,6 @@ def lora_model(base: torch.nn.Module, config: TrainingConfig) -> torch.nn.Module
     return get_peft_model(base, lora)
 
 
-def save_adapter(model: torch.nn.Module, folder: Path, base_id: str | None = None) -> None:
-    """Save the adapter in ADAPTER_DTYPE, rounding the live weights the same way.
-
-    `base_id` replaces the base model's path in adapter_config.json with a portable name.
-    """
-    import torch
-    from peft import get_peft_model_state_dict
-    from safetensors.torch import save_file
-
-    dtype = getattr(torch, ADAPTER_DTYPE)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.requires_grad:
-                p.copy_(p.to(dtype).to(p.dtype))
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(dtype).contiguous().cpu()
-             for k, v in get_peft_model_state_dict(model).items()}
-    peft_config = model.peft_config["default"]
-    if base_id:
-        peft_config.base_model_name_or_path = base_id
-    peft_config.save_pretrained(str(folder))
-    save_file(state, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
-
-
-def plot_loss(history: list[tuple[int, float]], path: Path, title: str) -> None:
-    """The loss curve as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([s for s, _ in history], [v for _, v in history], lw=1.2)
-    ax.set_xlabel("step")
-    ax.set_ylabel("answer-token loss")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _save_checkpoint(model, optimizer, folder: Path, step: int, history, skipped: list[int],
-                     signature: dict) -> None:
-    import torch
-
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    trainable = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-    torch.save({"step": step, "history": history, "skipped": skipped, "signature": signature,
-                "params": trainable,
-                "optimizer": optimizer.state_dict()}, partial / "state.pt")
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
-
-
-def _load_checkpoint(model, optimizer, folder: Path, signature: dict) -> tuple[int, list, list]:
-    import torch
-
-    path = folder / "state.pt"
-    if not path.exists():
-        return 0, [], []
-    state = torch.load(path, weights_only=False)
-    if state["signature"] != signature:
-        print("checkpoint is from another configuration or data: starting afresh",
-              file=sys.stderr)
-        return 0, [], []
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if name in state["params"]:
-                param.copy_(state["params"][name])
-    optimizer.load_state_dict(state["optimizer"])
-    print(f"resuming from step {state['step']}", file=sys.stderr)
-    return state["step"], state["history"], state.get("skipped", [])
-
-
-def _convert_for_llama(folder: Path) -> None:
-    """The GGUF LoRA the bot's llama.cpp engine serves, converted now into the model cache
-    (bot.generation.gguf_lora; a base model that is not a GGUF file has none)."""
-    from bot.generation.gguf_lora import ensure_converted
-    from training.base_model import find_source
-
-    source = find_source(get_config().training.base_model)
-    if source.gguf_file is None:
-        return
-    path = ensure_converted(folder, source.folder / source.gguf_file, get_config().cache_dir)
-    print(f"llama.cpp adapter: {path}", file=sys.stderr)
-
-
 def train(faction: str, config: TrainingConfig, output: Path, device: str | None = None,
           fresh: bool = False, quiet: bool = False, base: tuple | None = None,
           world: World | None = None, data_dir: Path = DIALOGUE_DIR) -> dict[str, object]:
@@ -312,7 +229,7 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
     checkpoint = output / "checkpoints" / "latest"
     # skipped: steps whose loss or gradient was not finite, so no update was made
     step, history, skipped = ((0, [], []) if fresh else
-                              _load_checkpoint(model, optimizer, checkpoint, signature))
+                              load_checkpoint(model, optimizer, checkpoint, signature))
     tokens = supervised = 0
     started = time.perf_counter()
     bar = tqdm(range(step, config.max_steps), initial=step, total=config.max_steps,
@@ -337,7 +254,7 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
         history.append((step + 1, round(loss, 4)))
         bar.set_postfix(loss=f"{loss:.3f}")
         if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.max_steps:
-            _save_checkpoint(model, optimizer, checkpoint, step + 1, history, skipped, signature)
+            save_checkpoint(model, optimizer, checkpoint, step + 1, history, skipped, signature)
     wall = time.perf_counter() - started
     base_id = model_id(config.base_model)
     save_adapter(model, output, base_id)
@@ -415,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         steps = metrics["skipped_nonfinite_steps"]
         print(f"warning: {len(steps)} steps made no update (loss or gradient not finite): "
               f"{steps[:10]}{' ...' if len(steps) > 10 else ''}", file=sys.stderr)
+    convert_for_llama(Path(output))  # so the bot's next start finds its llama.cpp adapter
     return 0
 
 
