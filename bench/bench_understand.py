@@ -137,9 +137,9 @@ def evaluate(rows: list[dict], reader, resolver, find_named, world) -> dict:
 
 def summarize(results: list[tuple[dict, dict]], times: list[float], world) -> dict:
     n = len(results)
-    intent = sum(j["intent_ok"] for _, j in results) / max(1, n)
+    intent_correct = sum(j["intent_ok"] for _, j in results)
     with_stats = [(r, j) for r, j in results if j["stat_ok"] is not None]
-    stat = sum(j["stat_ok"] for _, j in with_stats) / max(1, len(with_stats))
+    stat_correct = sum(j["stat_ok"] for _, j in with_stats)
     per_kind = {}
     for kind in sorted({r["kind"] for r, _ in results}):
         these = [j for r, j in results if r["kind"] == kind]
@@ -155,10 +155,10 @@ def summarize(results: list[tuple[dict, dict]], times: list[float], world) -> di
     stats = Counter((",".join(_label_stats(r)), ",".join(j["got_stats"]) or "none")
                     for r, j in with_stats if not j["stat_ok"])
     return {
-        "questions": n, "intent_correct": sum(j["intent_ok"] for _, j in results),
-        "intent_accuracy": round(intent, 4),
-        "stat_questions": len(with_stats), "stat_correct": sum(j["stat_ok"] for _, j in with_stats),
-        "stat_accuracy": round(stat, 4),
+        "questions": n, "intent_correct": intent_correct,
+        "intent_accuracy": round(intent_correct / max(1, n), 4),
+        "stat_questions": len(with_stats), "stat_correct": stat_correct,
+        "stat_accuracy": round(stat_correct / max(1, len(with_stats)), 4),
         "stat_named_as_none": sum(j["named_as_none"] for _, j in results),
         "per_kind": per_kind, "per_stat": per_stat,
         "kind_confusions": {f"{a} -> {b}": c for (a, b), c in kinds.most_common(12)},

@@ -171,10 +171,11 @@ def find_all_terms(text: str, schema: StatSchema, meanings: Meanings | None = No
                     or _real_word(window, term.words, known, names):
                 continue  # (words that are a term themselves are never another's typo)
             last = words[i + n - 1]
-            if n > 1 and LIST_MARK_RE.search(text, words[i][2], last[2] + len(last[1])):
+            start, end = words[i][2], last[2] + len(last[1])
+            if n > 1 and LIST_MARK_RE.search(text, start, end):
                 continue  # "atk, spd" is a list of two stats, not "atk spd"
             used[i : i + n] = [True] * n
-            found.append(TermHit(i, term.stat, term.raw, words[i][2], last[2] + len(last[1])))
+            found.append(TermHit(i, term.stat, term.raw, start, end))
     return sorted(found)
 
 
