@@ -9,23 +9,27 @@ model-free lookups are `bot.lookups.Lookups`; start-up, the scheduler and import
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import Busy, NoConversation, UnknownAdapter
 from bot.fallback import FallbackFacts, fallback_answer
+from bot.generation.base import GenerationError
 from bot.lifecycle import LazyGenerator, Lifecycle, make_generator
 from bot.lookups import Lookups
 from bot.render import sanitize
 from bot.understand import QuestionReader, Understanding
 from bot.verify import MIN_VOICE_SCORE, VoiceScorer, safe_prefix, verify_reply
 from bot.views import Answer, Comparison, History, LoreCard, PatchView, Ranking, StatCard
-from characters.cards import render_changes, render_ranking, render_stat_card
-from characters.config import Config, get_config
+from characters.cards import (FACTS_LAYOUTS, NEWEST_FACTS_LAYOUT, render_changes,
+                              render_ranking, render_stat_card, talk_card_stats)
+from characters.config import REPO_ROOT, Config, get_config
 from characters.numbers import invented_numbers
 from characters.schema import Number
 from characters.world import Character, Faction, World
@@ -101,6 +105,7 @@ class Engine(Lookups, Lifecycle):
         self._memory = memory
         self._reader: QuestionReader | None = None
         self._reader_lock = threading.Lock()
+        self._layouts: dict[str, int] = {}
 
     @classmethod
     def from_config(cls, config: Config | None = None, generator: Generator | None = None,
@@ -172,8 +177,9 @@ class Engine(Lookups, Lifecycle):
         known = self.patch_ids()
         reading = self.understand(character, question, previous, known)
         at = self.check_patch(patch or reading.patch, known)
-        plan = self._plan(character, reading, at)
-        answer = self._answer(plan, adapter, on_text, started)
+        chosen = self.pick_adapter(adapter, character)
+        plan = self._plan(character, reading, at, self.facts_layout(chosen))
+        answer = self._answer(plan, chosen, on_text, started)
         if conversation:
             self.memory.remember(conversation, character.id, reading)
         return replace(answer, resolved_from=typed, follow_up=reading.follow_up)
@@ -188,11 +194,15 @@ class Engine(Lookups, Lifecycle):
         since = self.check_patch(from_patch, known) if from_patch else None
         text = f"What changed for you since patch {since}?" if since else "What changed for you?"
         reading = Understanding(text=text, kind="changes", since=since)
-        answer = self._answer(self._plan(character, reading, to_id), adapter, on_text, started)
+        chosen = self.pick_adapter(adapter, character)
+        plan = self._plan(character, reading, to_id, self.facts_layout(chosen))
+        answer = self._answer(plan, chosen, on_text, started)
         return replace(answer, resolved_from=typed)
 
-    def _plan(self, character: Character, q: Understanding, patch: str) -> Plan:
-        """Retrieve the facts for an understood question and lay out the prompt's facts."""
+    def _plan(self, character: Character, q: Understanding, patch: str,
+              layout: int = NEWEST_FACTS_LAYOUT) -> Plan:
+        """Retrieve the facts for an understood question and lay out the prompt's facts in the
+        facts layout the adapter learned (`characters.cards.FACTS_LAYOUTS`)."""
         if q.kind == "roster" and q.roster is not None:
             return self._plan_roster(character, q, patch)
         faction = self.world.faction(character.faction)
@@ -232,7 +242,10 @@ class Engine(Lookups, Lifecycle):
                         "facts": {n: other_stats.get(n) for n in shown}}
         if kind == "stats":
             kind = {"smalltalk": "smalltalk", "unknown_stat": "unknown_stat"}.get(q.kind, kind)
-            shown = shown or self.schema.names
+            if kind == "smalltalk" and not shown:
+                shown = talk_card_stats(layout, self.schema.names)
+            else:
+                shown = shown or self.schema.names
         only = () if kind == "lore" else shown
         card = render_stat_card(character, faction, stats, patch, self.schema, only=only)
         facts_text = "\n".join([card, *extra_blocks])
@@ -298,6 +311,26 @@ class Engine(Lookups, Lifecycle):
             raise UnknownAdapter(adapter, list(available))
         return name
 
+    def facts_layout(self, adapter: str | None) -> int:
+        """The facts layout `adapter` was trained on, as its training_meta.json records it. An
+        adapter that records none predates the layouts and learned the first; the base model
+        has learned none, so it gets the newest."""
+        if adapter is None:
+            return NEWEST_FACTS_LAYOUT
+        if adapter not in self._layouts:
+            folder = Path(self.config.training.adapters_dir).expanduser()
+            meta = (folder if folder.is_absolute() else REPO_ROOT / folder) / adapter / \
+                "training_meta.json"
+            try:
+                layout = json.loads(meta.read_text()).get("facts_layout", 1)
+            except (OSError, ValueError):  # served remotely, or an adapter without its files
+                layout = 1
+            if layout not in FACTS_LAYOUTS:
+                raise GenerationError(f"{meta}: unknown facts layout {layout!r} "
+                                      f"(this bot knows {FACTS_LAYOUTS}): update the bot")
+            self._layouts[adapter] = layout
+        return self._layouts[adapter]
+
     def _voice_of(self, adapter: str | None) -> str | None:
         if adapter is None:
             return None
@@ -309,8 +342,7 @@ class Engine(Lookups, Lifecycle):
                             self.min_voice, plan.required, self.schema.labels, others,
                             plan.required_names, self.world.meanings.absent_terms)
 
-    def _answer(self, plan: Plan, adapter: str, on_text, started: float) -> Answer:
-        chosen = self.pick_adapter(adapter, plan.character)
+    def _answer(self, plan: Plan, chosen: str | None, on_text, started: float) -> Answer:
         voice = self._voice_of(chosen)
         sys_line = system_line(plan.character, plan.faction)
         messages = build_messages(plan.character, plan.faction, plan.facts_text, plan.question)

@@ -11,6 +11,23 @@ from collections.abc import Mapping, Sequence
 from characters.schema import Number, StatSchema
 from characters.world import Character, Faction
 
+# How a prompt lays out the facts, by version. An adapter learns one layout and is served that
+# one (its training_meta.json names it); the dialogue data says which one each faction's data is
+# written in (characters/dialogue/layouts.json), so the adapters can move to a new layout one
+# retrain at a time.
+#   1: small talk (greetings, boasts, taunts, farewells) gets the full stat card;
+#   2: small talk gets the card's header line only: it quotes no stat, and the prompt is 3x
+#      shorter than the prompted base model's (README, "Evaluation").
+FACTS_LAYOUTS = (1, 2)
+NEWEST_FACTS_LAYOUT = FACTS_LAYOUTS[-1]
+
+
+def talk_card_stats(layout: int, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The stat lines a small-talk question's card holds in a facts layout."""
+    if layout not in FACTS_LAYOUTS:
+        raise ValueError(f"unknown facts layout {layout!r} (known: {FACTS_LAYOUTS})")
+    return names if layout == 1 else ()
+
 
 def render_stat_card(
     character: Character,

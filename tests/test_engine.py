@@ -220,3 +220,51 @@ def test_a_reply_without_the_asked_value_is_regenerated(seeded_store):
     answer = engine.ask(ORC, "what is your attack?")
     assert answer.regenerated and answer.answer == f"Me attack {attack}!"
     assert not make_engine(seeded_store, ["Me strong! Grr."]).ask(ORC, "hello").regenerated
+
+
+def _facts_block(messages) -> str:
+    """The facts block of a prompt's user message (training.prompt.build_messages)."""
+    return _facts_of(messages).split("Facts:\n", 1)[1].split("\n\nQuestion:", 1)[0]
+
+
+def _engine_with_layouts(store, tmp_path, layouts: dict[str, object]) -> Engine:
+    """An engine whose adapters' training_meta.json record these facts layouts (None: no
+    record, as before the layouts)."""
+    import dataclasses
+
+    from characters.config import get_config
+
+    for name, layout in layouts.items():
+        (tmp_path / name).mkdir()
+        meta = {} if layout is None else {"facts_layout": layout}
+        (tmp_path / name / "training_meta.json").write_text(json.dumps(meta))
+    config = get_config()
+    config = dataclasses.replace(config, training=dataclasses.replace(
+        config.training, adapters_dir=str(tmp_path)))
+    return make_engine(store, ["Hello."], config=config)
+
+
+def test_small_talk_gets_the_facts_layout_its_adapter_learned(seeded_store, world, tmp_path):
+    engine = _engine_with_layouts(seeded_store, tmp_path, {"orcish": 2, "elvish": None})
+    card = seeded_store.show(ORC).card
+    header = card.split("\n")[0]
+    talk = engine.ask(ORC, "hello there!")
+    assert talk.kind == "smalltalk" and talk.stats_shown == () and talk.facts == {}
+    assert _facts_block(engine.generator.calls[-1][0]) == header  # layout 2: the header line only
+    old = engine.ask(ORC, "hello there!", adapter="elvish")  # no record: it learned layout 1
+    assert old.stats_shown == world.schema.names
+    assert _facts_block(engine.generator.calls[-1][0]) == card
+    # a stat question is laid out the same in both: the header and the asked line
+    attack = _value(seeded_store, ORC, "attack")
+    engine.generator.replies = [f"Me attack {attack}!"] * 2
+    for adapter in ("orcish", "elvish"):
+        engine.ask(ORC, "what is your attack?", adapter=adapter)
+        assert _facts_block(engine.generator.calls[-1][0]) == f"{header}\nAttack: {attack}"
+
+
+def test_an_adapter_of_an_unknown_facts_layout_is_refused_by_name(seeded_store, tmp_path):
+    from bot.generation.base import GenerationError
+
+    engine = _engine_with_layouts(seeded_store, tmp_path, {"orcish": 9})
+    with pytest.raises(GenerationError, match=r"orcish.training_meta\.json: unknown facts layout 9"):
+        engine.ask(ORC, "hello there!")

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from characters.config import REPO_ROOT, get_config
-from training.dialogue_data import data_hash
+from training.dialogue_data import data_hash, data_layout
 from training.evaluate import TARGETS
 
 TRAINING = get_config().training
@@ -21,6 +21,8 @@ def test_adapter_was_trained_on_the_current_data_with_the_default_config(faction
     meta = json.loads((ADAPTERS / faction / "training_meta.json").read_text())
     # a change to the data or to [training] needs the adapters retrained (README, "Training")
     assert meta["data_sha256"] == data_hash(faction), f"{faction}: retrain, the data changed"
+    # the bot serves an adapter the facts layout its meta names: the one its data is written in
+    assert meta.get("facts_layout", 1) == data_layout(faction), f"{faction}: layout differs"
     default = json.loads(json.dumps(dataclasses.asdict(TRAINING)))
     # which factions have voices does not change how one of them is trained
     used = {k: v for k, v in meta["config"].items() if k != "factions"}

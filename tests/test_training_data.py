@@ -12,6 +12,7 @@ from training.dialogue_data import (
     KIND_WEIGHTS,
     TRAIN_EXAMPLES,
     build_split,
+    data_layout,
     data_path,
     load_examples,
     split_characters,
@@ -127,9 +128,24 @@ def test_data_is_varied(splits):
     assert figures["distinct_2"] >= 0.08
 
 
+TALK = ("smalltalk", "greeting", "boast", "taunt", "farewell")
+
+
+def test_small_talk_gets_the_card_its_facts_layout_gives(splits, world):
+    """Layout 1 gives small talk the full card, layout 2 the header line (characters.cards),
+    as the bot serves an adapter of that layout (`Engine._plan`)."""
+    faction, train, heldout = splits
+    layout = data_layout(faction)
+    talk = [e for e in train + heldout if e.kind in TALK]
+    assert len(talk) > 100
+    lines = {len(e.facts.splitlines()) for e in talk}
+    assert lines == ({1} if layout == 2 else {1 + len(world.schema.names)}), (faction, layout)
+    assert all(e.facts.splitlines()[0].startswith(world.by_id[e.character_id].name) for e in talk)
+
+
 def test_files_match_the_generator(world):
     for faction in FACTIONS:
-        built = build_split(world, faction, "train", TRAIN_EXAMPLES)
+        built = build_split(world, faction, "train", TRAIN_EXAMPLES, layout=data_layout(faction))
         text = "".join(e.to_json() + "\n" for e in built)
         assert text == data_path(faction).read_text(encoding="utf-8"), (
             f"{faction}: stale, run python -m training.dialogue_data")

@@ -4,6 +4,7 @@
     python -m training.dialogue_data --faction orcish   # one faction
     python -m training.dialogue_data --check            # exit 1 when the files on disk differ
     python -m training.dialogue_data --out /tmp/d       # write somewhere else, e.g. to compare
+    python -m training.dialogue_data --faction human --layout 2   # move to a facts layout
 
 Each voice's core lines live in its voice folder, `characters/voices/<faction>/lines.json`
 (with the grammar its lore is retold in, `style.json`). The questions come
@@ -11,6 +12,10 @@ from `training/questions.py`, the facts from `characters.cards` (exactly what re
 and every stat value is drawn at random. A fifth of each faction's characters, and a quarter of
 every stat's values, are kept for the held-out split, so that no held-out character or value is
 ever seen in training. Writes `<f>.jsonl` (train), `<f>.heldout.jsonl` and `<f>.variety.json`.
+
+`layouts.json` says which facts layout (`characters.cards.FACTS_LAYOUTS`) each faction's data is
+written in; a faction it does not name gets the newest. The trained adapter records its layout,
+and the bot serves it that one, so a faction moves to a new layout when it is retrained.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from characters.cards import FACTS_LAYOUTS, NEWEST_FACTS_LAYOUT
 from characters.config import REPO_ROOT
 from characters.numbers import invented_numbers
 from characters.schema import Number
@@ -32,6 +38,7 @@ from characters.world import Character, World, get_world
 from training.dialogue_kinds import MAKERS, Builder, Voice
 
 DIALOGUE_DIR = REPO_ROOT / "characters" / "dialogue"
+LAYOUTS_FILE = DIALOGUE_DIR / "layouts.json"
 TRAIN_EXAMPLES = 1600
 HELDOUT_EXAMPLES = 240
 HELDOUT_CHARACTER_SHARE = 0.2
@@ -123,16 +130,36 @@ def value_ranges(world: World) -> dict[str, tuple[float, float]]:
     return ranges
 
 
+def data_layout(faction: str, path: Path = LAYOUTS_FILE) -> int:
+    """The facts layout a faction's data is written in (`layouts.json`; the newest if unnamed)."""
+    try:
+        layouts = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except ValueError as exc:
+        raise DialogueError(f"{path}: not valid JSON ({exc})") from exc
+    layout = layouts.get(faction, NEWEST_FACTS_LAYOUT)
+    if layout not in FACTS_LAYOUTS:
+        raise DialogueError(f"{path}: {faction!r} has layout {layout!r}; known: {FACTS_LAYOUTS}")
+    return layout
+
+
+def set_layout(factions: list[str], layout: int, path: Path = LAYOUTS_FILE) -> None:
+    """Record that these factions' data is written in `layout` from now on."""
+    layouts = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    layouts.update({f: layout for f in factions})
+    path.write_text(json.dumps(dict(sorted(layouts.items())), indent=2) + "\n")
+
+
 def build_split(world: World, faction: str, split: str, count: int,
-                voices: Path | None = None) -> list[Example]:
-    """`count` examples of one split, deterministic for a given world and voice folder."""
+                voices: Path | None = None, layout: int = NEWEST_FACTS_LAYOUT) -> list[Example]:
+    """`count` examples of one split, deterministic for a given world, voice folder and facts
+    layout."""
     train_chars, heldout_chars = split_characters(world, faction)
     if not train_chars or not heldout_chars:
         raise DialogueError(f"faction {faction!r} has too few characters to split")
     heldout = split == "heldout"
     rosters = {f.id: tuple(split_characters(world, f.id)[heldout]) for f in world.factions}
     builder = Builder(world, faction, load_voice(faction, voices), heldout, value_ranges(world),
-                      rosters, get_voice(faction, voices).lore_grammar)
+                      rosters, get_voice(faction, voices).lore_grammar, layout)
     rng = random.Random(f"{SEED}-{faction}-{split}")
     kinds = list(KIND_WEIGHTS)
     examples = []
@@ -179,10 +206,11 @@ def variety(examples: list[Example]) -> dict[str, object]:
 def write_faction(world: World, faction: str, folder: Path = DIALOGUE_DIR,
                   voices: Path | None = None) -> dict[str, object]:
     """Generate and write a faction's train and held-out splits; return their variety."""
-    report = {}
+    layout = data_layout(faction)
+    report: dict[str, object] = {"facts_layout": layout}
     folder.mkdir(parents=True, exist_ok=True)
     for split, count in (("train", TRAIN_EXAMPLES), ("heldout", HELDOUT_EXAMPLES)):
-        examples = build_split(world, faction, split, count, voices)
+        examples = build_split(world, faction, split, count, voices, layout)
         text = "".join(e.to_json() + "\n" for e in examples)
         data_path(faction, split, folder).write_text(text, encoding="utf-8")
         report[split] = variety(examples)
@@ -197,13 +225,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="exit 1 if the files on disk differ from what would be written")
     parser.add_argument("--out", type=Path, default=DIALOGUE_DIR,
                         help="folder to write (default: characters/dialogue)")
+    parser.add_argument("--layout", type=int, choices=FACTS_LAYOUTS,
+                        help="write these factions in this facts layout from now on "
+                             "(their adapters must then be retrained)")
     args = parser.parse_args(argv)
     world = get_world()
-    for faction in args.faction or voiced_factions():
+    factions = args.faction or voiced_factions()
+    if args.layout is not None and not args.check:
+        set_layout(factions, args.layout)
+    for faction in factions:
         if args.check:
             for split, count in (("train", TRAIN_EXAMPLES), ("heldout", HELDOUT_EXAMPLES)):
                 path = data_path(faction, split, args.out)
-                built = build_split(world, faction, split, count)
+                built = build_split(world, faction, split, count,
+                                    layout=data_layout(faction))
                 text = "".join(e.to_json() + "\n" for e in built).encode()
                 if not path.exists() or path.read_bytes() != text:
                     print(f"{faction}: {path.name} is stale", file=sys.stderr)

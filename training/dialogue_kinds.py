@@ -14,7 +14,8 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from characters.cards import render_changes, render_lore_card, render_ranking, render_stat_card
+from characters.cards import (NEWEST_FACTS_LAYOUT, render_changes, render_lore_card,
+                              render_ranking, render_stat_card, talk_card_stats)
 from characters.schema import Number, Stat
 from characters.voices import LoreGrammar
 from characters.world import Character, World
@@ -64,6 +65,8 @@ class Builder:
     # this split's characters of every faction, by faction id (the rankings name any of them)
     rosters: dict[str, tuple[Character, ...]]
     grammar: LoreGrammar = field(default_factory=LoreGrammar)
+    # the facts layout the data is written in (characters.cards.FACTS_LAYOUTS)
+    layout: int = NEWEST_FACTS_LAYOUT
 
     @property
     def characters(self) -> tuple[Character, ...]:
@@ -122,6 +125,14 @@ def _card(b: Builder, char: Character, stats: dict[str, Number], patch: str,
     faction = b.world.faction(b.faction)
     return render_stat_card(char, faction, stats, patch, b.world.schema,
                             only=must if must else None)
+
+
+def _talk_card(b: Builder, char: Character, stats: dict[str, Number], patch: str) -> str:
+    """The card the bot serves small talk (greetings, boasts, taunts, farewells) in the data's
+    facts layout: the full card, or its header line alone."""
+    faction = b.world.faction(b.faction)
+    return render_stat_card(char, faction, stats, patch, b.world.schema,
+                            only=talk_card_stats(b.layout, b.world.schema.names))
 
 
 def _stat_sentence(b: Builder, rng: random.Random, stat: Stat, value: Number, char: Character,
@@ -277,7 +288,7 @@ def make_smalltalk(b: Builder, rng: random.Random, char: Character) -> tuple:
     index = rng.randrange(len(b.voice["smalltalk"]))
     pair = b.voice["smalltalk"][index]
     answer = _wrap(b, rng, [rng.choice(pair["a"])], 0.25, 0.2, first=char.first_name)
-    return _card(b, char, stats, patch, ()), rng.choice(pair["q"]), answer, {}, f"talk{index}"
+    return _talk_card(b, char, stats, patch), rng.choice(pair["q"]), answer, {}, f"talk{index}"
 
 
 def make_unknown(b: Builder, rng: random.Random, char: Character) -> tuple:
@@ -382,7 +393,10 @@ def make_dialogue(kind: str) -> Callable:
         parts = [_fill(b.voice[pool][i], **slots) for i in indexes]
         answer = _wrap(b, rng, parts, 0.3, 0.25, **slots)
         question = _fill(rng.choice(Q.DIALOGUE[kind]), first=char.first_name)
-        facts = _card(b, char, stats, patch, ())
+        # "tell me about your people" is read as lore, which the bot serves the header line and
+        # the lore; these answers are the voice's own lines, so they keep the full card
+        facts = (_card(b, char, stats, patch, ()) if kind == "lore_talk"
+                 else _talk_card(b, char, stats, patch))
         return facts, question, answer, {}, f"{kind}{indexes[0]}"
 
     return make

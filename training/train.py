@@ -8,9 +8,9 @@ Settings come from `[training]` in config.toml; every key can be overridden with
 or `--set KEY=VALUE`, and an unknown key is an error. Only the answer tokens are trained on (the
 prompt is masked in the labels). The adapter folder receives the peft adapter
 (`adapter_config.json`, `adapter_model.safetensors`), `training_meta.json` (the resolved
-configuration, the data hash, the base model id), `metrics.json` and `loss.png`. A run that
-stops early resumes from `<output>/checkpoints/` when started again with the same configuration
-and data; `--fresh` ignores the checkpoint.
+configuration, the data hash, the facts layout, the base model id), `metrics.json` and
+`loss.png`. A run that stops early resumes from `<output>/checkpoints/` when started again with
+the same configuration and data; `--fresh` ignores the checkpoint.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from training.dialogue_data import (
     DialogueError,
     Example,
     data_hash,
+    data_layout,
     data_path,
     load_examples,
 )
@@ -273,7 +274,8 @@ def train(faction: str, config: TrainingConfig, output: Path, device: str | None
         "faction": faction, "base_model": config.base_model,
         "base_model_id": base_id,
         "data_file": _shown_path(data_path(faction, "train", data_dir)),
-        "data_sha256": data_hash(faction, data_dir), "adapter_dtype": ADAPTER_DTYPE,
+        "data_sha256": data_hash(faction, data_dir), "facts_layout": data_layout(faction),
+        "adapter_dtype": ADAPTER_DTYPE,
         "config": dataclasses.asdict(config), "torch": torch.__version__,
     }
     (output / "training_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
