@@ -27,8 +27,14 @@ from bot.render import sanitize
 from bot.understand import QuestionReader, Understanding
 from bot.verify import MIN_VOICE_SCORE, VoiceScorer, safe_prefix, verify_reply
 from bot.views import Answer, Comparison, History, LoreCard, PatchView, Ranking, StatCard
-from characters.cards import (FACTS_LAYOUTS, NEWEST_FACTS_LAYOUT, render_changes,
-                              render_ranking, render_stat_card, talk_card_stats)
+from characters.cards import (
+    FACTS_LAYOUTS,
+    NEWEST_FACTS_LAYOUT,
+    render_changes,
+    render_ranking,
+    render_stat_card,
+    talk_card_stats,
+)
 from characters.config import REPO_ROOT, Config, get_config
 from characters.numbers import invented_numbers
 from characters.schema import Number

@@ -266,5 +266,5 @@ def test_an_adapter_of_an_unknown_facts_layout_is_refused_by_name(seeded_store, 
     from bot.generation.base import GenerationError
 
     engine = _engine_with_layouts(seeded_store, tmp_path, {"orcish": 9})
-    with pytest.raises(GenerationError, match=r"orcish.training_meta\.json: unknown facts layout 9"):
+    with pytest.raises(GenerationError, match=r"orcish.training_meta\.json: unknown facts layout"):
         engine.ask(ORC, "hello there!")

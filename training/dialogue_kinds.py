@@ -14,8 +14,14 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from characters.cards import (NEWEST_FACTS_LAYOUT, render_changes, render_lore_card,
-                              render_ranking, render_stat_card, talk_card_stats)
+from characters.cards import (
+    NEWEST_FACTS_LAYOUT,
+    render_changes,
+    render_lore_card,
+    render_ranking,
+    render_stat_card,
+    talk_card_stats,
+)
 from characters.schema import Number, Stat
 from characters.voices import LoreGrammar
 from characters.world import Character, World
