@@ -32,7 +32,8 @@ ABSENT = ""
 
 PATCH_RE = re.compile(r"\b(\d{4}-w\d{1,2}(?:-[a-z0-9]+)?)\b", re.IGNORECASE)
 SHORT_PATCH_RE = re.compile(r"\b(w\d{1,2}(?:-[a-z0-9]+)?)\b", re.IGNORECASE)
-WEEK_RE = re.compile(r"\bweek\s*(\d{1,2})\b", re.IGNORECASE)
+# "week 45", "wk 45", "patch 45": a week number alone
+WEEK_RE = re.compile(r"\b(?:week|wk|patch)\s*#?(\d{1,2})\b", re.IGNORECASE)
 HOTFIX_RE = re.compile(r"\s*\bhot-?fix\b", re.IGNORECASE)
 SINCE_RE = re.compile(r"\bsince\s+(?:patch\s+)?(\S+)", re.IGNORECASE)
 

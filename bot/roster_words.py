@@ -47,6 +47,7 @@ class RosterSignals:
     count: int
     asks_roster: bool
     sup_words: int = 0  # how many words that superlative has ("hits hardest": 2)
+    sup_of_who: bool = False  # it is said of who is ranked ("slowest characters", "fastest elf")
 
     @property
     def scoped(self) -> bool:
@@ -70,6 +71,7 @@ class RosterWords:
                            *self.meanings[s.name].abbreviations) for w in fold(t).split()}
         self._stat_words = "|".join(sorted(map(re.escape, words), key=len, reverse=True))
         self._gapped_res: dict[str, re.Pattern[str]] = {}
+        self._nouns = frozenset(fold(w) for w in self.meanings.roster_nouns)
         for group, members in self.meanings.role_groups.items():
             self.roles.setdefault(fold(group), tuple(members))
             self.roles.setdefault(fold(group) + "s", tuple(members))
@@ -81,14 +83,17 @@ class RosterWords:
         sup_stat, lowest, superlative, sup_words = None, False, False, 0
         # A stat's own superlative ("cheapest") settles it: the longest that the words hold,
         # as listed or with one word inside it that is no stat word ("hits the softest").
-        found = [(len(p.split()), as_listed, m.name, d == "least")
+        found = [(len(p.split()), as_listed, m.name, d == "least", p)
                  for m in self.meanings.stats
                  for d, pool in (("least", m.least), ("most", m.most)) for p in pool
                  for as_listed in (f" {_fold(p)}" in folded,)
                  if as_listed or self._gapped(p).search(folded)]
+        sup_of_who = False
         if found:
-            sup_words, _, sup_stat, lowest = max(found)
+            sup_words, _, sup_stat, lowest, phrase = max(found)
             superlative = True
+            after = re.search(rf" {re.escape(_fold(phrase))} (\S+)", folded)
+            sup_of_who = after is not None and self._names_who(after.group(1))
         if _has_any(folded, self.meanings.lowest_words):
             lowest = superlative = True
         superlative = superlative or _has_any(folded, self.meanings.highest_words)
@@ -96,7 +101,12 @@ class RosterWords:
         count = next((int(w) if w.isdigit() else NUMBER_WORDS[w] for w in words
                       if (w.isdigit() and 1 < int(w) <= MAX_COUNT) or w in NUMBER_WORDS), 0)
         return RosterSignals(sup_stat, lowest, superlative, self.faction_in(words), tuple(roles),
-                             count, _has_any(folded, self.meanings.roster_words), sup_words)
+                             count, _has_any(folded, self.meanings.roster_words), sup_words,
+                             sup_of_who)
+
+    def _names_who(self, word: str) -> bool:
+        """Whether a word names who a ranking ranks: a faction, a role or a roster noun."""
+        return word in self.faction_words or word in self.roles or word in self._nouns
 
     def _gapped(self, phrase: str) -> re.Pattern[str]:
         """A superlative with room for one word that is no stat word between its words."""

@@ -23,6 +23,9 @@ from rapidfuzz.distance import OSA
 MIN_LETTERS = 3
 # One insertion, deletion, substitution or swap of neighbours: the usual slip of a finger.
 MAX_EDITS = 1
+# A word this short is corrected only to a word of its first letter: one slip is a third of
+# "omg", which is chat and no "dmg", while "mna" is "mana".
+SAME_FIRST_UP_TO = 4
 WORD_RE = re.compile(r"[a-z]+")
 # A word as written; one with an apostrophe ("don't", "you're") is left as it is.
 WRITTEN_RE = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
@@ -66,6 +69,8 @@ class Speller:
             return word
         near = process.extract(lower, self._targets, scorer=OSA.distance,
                                score_cutoff=MAX_EDITS, limit=None)
+        if len(lower) <= SAME_FIRST_UP_TO:
+            near = [hit for hit in near if hit[0][0] == lower[0]]
         if not near:
             return word
         best = min(near, key=lambda hit: (hit[1], len(hit[0]) < len(lower),

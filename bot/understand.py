@@ -54,6 +54,13 @@ from characters.world import Character, World
 log = logging.getLogger(__name__)
 
 THAN_RE = re.compile(r"\bthan\b", re.IGNORECASE)
+# The words that put a stat word as the order of a ranking: "top 3 elven rangers by range".
+ORDER_BY_RE = re.compile(r"\b(?:sorted |ranked |ordered )?by (?:(?:their|the|its) )?$",
+                         re.IGNORECASE)
+# A short clause that sets a stat aside ("not your mana, i mean how strong are the spells",
+# "raw damage, not spells"); "not only" and "not just" add rather than set aside.
+NOT_CLAUSE_RE = re.compile(r"^\s*(?:but\s+)?not\s+(?!only\b|just\b)(?:\S+\s*){1,3}$",
+                           re.IGNORECASE)
 # A patch as written ("2026-W45", "w45", "week 45", "the week 45 hotfix"): left out of the
 # words that are read for their meaning.
 PATCH_WORDS_RE = re.compile("|".join(f"(?:{p.pattern})(?:\\s*\\bhot-?fix\\b)?"
@@ -142,6 +149,7 @@ class QuestionReader:
         exact = self._exact(plain, hits, stat_scores, clauses)
         semantic = self.semantic_stats(stat_scores)
         by_clause, dropped, surest_clause = self._clause_stats(clauses, hits, vectors_of)
+        negated = self._set_aside(clauses, vectors_of)
         if hits and not exact and not by_clause:
             # its everyday stat words name no stat ("what was life like before the war"):
             # the kind is read from the words as written
@@ -170,6 +178,11 @@ class QuestionReader:
         if compound and \
                 kind_scores["unknown_stat"] >= kind_scores[kind] - self.thresholds.compound:
             kind = "unknown_stat"
+        if negated:  # what a "not X" clause sets aside, unless nothing else is asked
+            kept = (tuple(s for s in exact if s not in negated),
+                    tuple(s for s in semantic if s not in negated))
+            if any(kept):
+                exact, semantic = kept
         stats = exact or semantic
         base = dict(text=text, patch=patch, since=since, stat_scores=stat_scores,
                     kind_scores=kind_scores, vector=vector)
@@ -243,6 +256,19 @@ class QuestionReader:
             surest = max([surest, *(scores[s] for s in kept)])
         dropped = {s for s in swapped if not any(s in kept for kept in kept_by)}
         return added, dropped, surest
+
+    def _set_aside(self, clauses: Sequence[str], vectors_of: Vectors) -> set[str]:
+        """The stats a short "not X" clause names, by its words or by its meaning ("not
+        spells"), when the question has other clauses."""
+        out: set[str] = set()
+        for clause in clauses if len(clauses) > 1 else ():
+            if NOT_CLAUSE_RE.match(clause):
+                own = self.bank.scan(clause)[0]
+                scores = self.bank.stat_scores(vectors_of[clause])
+                best = max(scores, key=scores.get)
+                out |= {h.stat for h in own} or (
+                    {best} if scores[best] >= self.thresholds.clause else set())
+        return out
 
     def _nearest_kind(self, kind_scores: dict[str, float], best_stat: float, named: bool,
                       past: bool, against_other: bool) -> tuple[str, bool]:
@@ -369,6 +395,8 @@ class QuestionReader:
     def _weak(self, text: str, hit: TermHit) -> bool:
         """Whether a stat word is weak evidence: an everyday word, or a real word that is
         another form of the term ("attacks" for Attack)."""
+        if ORDER_BY_RE.search(text, 0, hit.start):  # "top 3 rangers by range" ranks by it
+            return False
         if hit.raw in self.meanings.ambiguous_terms:
             return True
         written = fold_cached(text[hit.start:hit.end])
@@ -389,8 +417,9 @@ class QuestionReader:
             return None
         # a stat's own superlative of several words ("hits hardest") says more than the whole
         # question's meaning, which the filter's words pull about ("which orc shaman hits
-        # hardest"); one word ("fastest") may be said of another stat ("swings fastest")
-        said = signals.sup_stat if signals.sup_words > 1 else None
+        # hardest"); one word ("fastest") may be said of another stat ("swings fastest"),
+        # unless it is said of who is ranked ("the slowest characters")
+        said = signals.sup_stat if signals.sup_words > 1 or signals.sup_of_who else None
         stat = exact[0] if exact else said or (semantic[0] if semantic else signals.sup_stat)
         if stat is None:
             stat = self.bank.nearest_superlative(vector)

@@ -48,6 +48,8 @@ class Meanings:
     lowest_words: tuple[str, ...] = ()
     highest_words: tuple[str, ...] = ()
     roster_words: tuple[str, ...] = ()
+    # the nouns a ranking ranks ("characters", "units"): "slowest characters" asks Speed
+    roster_nouns: tuple[str, ...] = ()
     absent_terms: tuple[str, ...] = ()  # stats the game does not have ("lifesteal")
 
     def __getitem__(self, name: str) -> StatMeaning:
@@ -86,6 +88,7 @@ def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -
         lowest = tuple(data.get("lowest_words", ()))
         highest = tuple(data.get("highest_words", ()))
         roster = tuple(data.get("roster_words", ()))
+        nouns = tuple(data.get("roster_nouns", ()))
         absent = data.get("absent_stat_terms", [])
         if not isinstance(absent, list):
             raise TypeError("absent_stat_terms")
@@ -104,7 +107,7 @@ def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -
     _check_absent_terms(absent, stats, schema, where)
     order = {n: i for i, n in enumerate(schema.names)}
     return Meanings(tuple(sorted(stats, key=lambda m: order[m.name])), groups, words,
-                    ambiguous, lowest, highest, roster, absent)
+                    ambiguous, lowest, highest, roster, nouns, absent)
 
 
 def _check_absent_terms(absent: tuple[str, ...], stats: tuple[StatMeaning, ...],

@@ -39,3 +39,11 @@ def test_vocabulary_words_are_the_whole_lower_case_words(tmp_path):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("[PAD]\n[UNK]\nthe\ncoat\n##ing\nParis\n42\ncafé\nbat\n", encoding="utf-8")
     assert vocabulary_words(vocab) == frozenset({"the", "coat", "bat"})
+
+
+def test_a_short_word_is_corrected_only_to_a_word_of_its_first_letter():
+    speller = Speller(words_of(["dmg per hit", "how much mana", "def and atk"]))
+    assert speller.word("omg") == "omg"  # chat, one slip from "dmg" but not a typo of it
+    assert speller.word("dng") == "dmg"
+    assert speller.word("mna") == "mana"
+    assert speller.word("atl") == "atk"

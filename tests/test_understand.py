@@ -111,6 +111,10 @@ def test_a_comparison_needs_a_real_name(read):
     # ... but one word of it may be said of another stat
     ("who swings fastest among the dwarves", "attack_speed", "dwarvish", False, 3),
     ("who can shoot the farthest", "attack_range", None, False, 3),
+    # ... unless it is said of who is ranked
+    ("the slowest characters in the game", "speed", None, True, 3),
+    # "by" puts even an everyday stat word as the order
+    ("top 4 orcish shamans by range", "attack_range", "orcish", False, 4),
 ])
 def test_roster_questions(read, question, stat, faction, lowest, count):
     got = read(question)
@@ -381,3 +385,19 @@ def test_a_week_number_is_a_patch_not_a_meaning(read):
     assert (got.kind, got.stats, got.patch) == ("stats", ("health",), "2026-W45")
     got = read("in the week 45 hotfix, what did your chance to crit read?")
     assert (got.kind, got.stats, got.patch) == ("stats", ("crit_chance",), "2026-W45-hotfix")
+
+
+def test_a_patch_by_its_week_number_alone(read):
+    got = read("what was your hp in patch 46")
+    assert (got.kind, got.stats, got.patch) == ("stats", ("health",), "2026-W46")
+
+
+@pytest.mark.parametrize(("question", "stats"), [
+    # a short "not X" clause sets a stat aside, by its word or by its meaning
+    ("how hard do you hit, not your spells", ("attack",)),
+    ("not the hp, i mean how quickly it refills", ("health_regen",)),
+    # ... unless nothing else is asked; "not only" adds
+    ("not fast, are you?", ("speed",)),
+])
+def test_a_stat_set_aside_is_not_asked(read, question, stats):
+    assert read(question).stats == stats
