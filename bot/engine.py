@@ -183,9 +183,8 @@ class Engine(Lookups, Lifecycle):
         known = self.patch_ids()
         reading = self.understand(character, question, previous, known)
         at = self.check_patch(patch or reading.patch, known)
-        chosen = self.pick_adapter(adapter, character)
-        plan = self._plan(character, reading, at, self.facts_layout(chosen))
-        answer = self._answer(plan, chosen, on_text, started)
+        plan = self._plan(character, reading, at, adapter)
+        answer = self._answer(plan, adapter, on_text, started)
         if conversation:
             self.memory.remember(conversation, character.id, reading)
         return replace(answer, resolved_from=typed, follow_up=reading.follow_up)
@@ -200,15 +199,14 @@ class Engine(Lookups, Lifecycle):
         since = self.check_patch(from_patch, known) if from_patch else None
         text = f"What changed for you since patch {since}?" if since else "What changed for you?"
         reading = Understanding(text=text, kind="changes", since=since)
-        chosen = self.pick_adapter(adapter, character)
-        plan = self._plan(character, reading, to_id, self.facts_layout(chosen))
-        answer = self._answer(plan, chosen, on_text, started)
+        answer = self._answer(self._plan(character, reading, to_id, adapter), adapter, on_text,
+                              started)
         return replace(answer, resolved_from=typed)
 
     def _plan(self, character: Character, q: Understanding, patch: str,
-              layout: int = NEWEST_FACTS_LAYOUT) -> Plan:
-        """Retrieve the facts for an understood question and lay out the prompt's facts in the
-        facts layout the adapter learned (`characters.cards.FACTS_LAYOUTS`)."""
+              adapter: str = "auto") -> Plan:
+        """Retrieve the facts for an understood question and lay out the prompt's facts, in
+        the facts layout that `adapter` learned (`characters.cards.FACTS_LAYOUTS`)."""
         if q.kind == "roster" and q.roster is not None:
             return self._plan_roster(character, q, patch)
         faction = self.world.faction(character.faction)
@@ -248,7 +246,8 @@ class Engine(Lookups, Lifecycle):
                         "facts": {n: other_stats.get(n) for n in shown}}
         if kind == "stats":
             kind = {"smalltalk": "smalltalk", "unknown_stat": "unknown_stat"}.get(q.kind, kind)
-            if kind == "smalltalk" and not shown:
+            if kind == "smalltalk" and not shown:  # only small talk differs between layouts
+                layout = self.facts_layout(self.pick_adapter(adapter, character))
                 shown = talk_card_stats(layout, self.schema.names)
             else:
                 shown = shown or self.schema.names
@@ -348,7 +347,8 @@ class Engine(Lookups, Lifecycle):
                             self.min_voice, plan.required, self.schema.labels, others,
                             plan.required_names, self.world.meanings.absent_terms)
 
-    def _answer(self, plan: Plan, chosen: str | None, on_text, started: float) -> Answer:
+    def _answer(self, plan: Plan, adapter: str, on_text, started: float) -> Answer:
+        chosen = self.pick_adapter(adapter, plan.character)
         voice = self._voice_of(chosen)
         sys_line = system_line(plan.character, plan.faction)
         messages = build_messages(plan.character, plan.faction, plan.facts_text, plan.question)
