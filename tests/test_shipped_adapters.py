@@ -52,9 +52,10 @@ def test_committed_report_meets_the_targets(faction):
 
 
 # Where the prompt is not yet 3x shorter than the prompted base's, as committed: faction ->
-# the ratio. The served layout gives small talk the full card, so the tiny prompt grew
-# (README, "Evaluation"). Strict, like SHORTFALLS.
-SHORT_PROMPT_SHORTFALLS = {"orcish": 2.94, "elvish": 3.0}
+# the ratio. (Facts layout 1, which gives small talk the full card, left Orcish at 2.94 and
+# Elvish at 2.995; layout 2 gives it the header line: README, "Evaluation".) Strict, like
+# SHORTFALLS.
+SHORT_PROMPT_SHORTFALLS: dict[str, float] = {}
 
 
 def _prompt_ratio(faction: str) -> float:
@@ -72,7 +73,7 @@ def test_committed_lora_prompt_is_shorter_by_the_target(faction):
 
 def test_each_prompt_shortfall_is_the_committed_ratio():
     for faction, ratio in SHORT_PROMPT_SHORTFALLS.items():
-        assert round(_prompt_ratio(faction), 2) == ratio, faction  # (Elvish: 2.995)
+        assert round(_prompt_ratio(faction), 2) == ratio, faction
 
 
 @pytest.mark.parametrize(("faction", "figure"), [
