@@ -9,6 +9,12 @@ roster questions, the right character and the right value every time. "Right" is
 from the SQLite record, not from the index the engine reads, over the pool the question's label
 names (its faction and its role or group of roles). The stat questions are taken 10 for each of
 the 12 stats; the roster questions alternate between those with a role filter and the rest.
+
+Beside them, `/changes` for 40 characters something changed for (the factions in turn), since
+the patch most characters changed since: how many answers tell a change the wrong way
+after verification ("drop 43 to 47"; the adapters do it in a third to four fifths of their raw
+change answers, README "Evaluation"), and how many verification sent to the template, whose
+phrasing takes no side.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 
 STAT_QUESTIONS = 120
 ROSTER_QUESTIONS = 40
+CHANGE_QUESTIONS = 40
 
 
 def _take_in_turn(rows: list[dict], key, count: int) -> list[dict]:
@@ -37,10 +44,14 @@ def _take_in_turn(rows: list[dict], key, count: int) -> list[dict]:
     return taken
 
 
-def _questions() -> tuple[list[dict], list[dict]]:
+def _all_heldout() -> list[dict]:
     from bench.bench_understand import load_set
 
-    rows = load_set("heldout")
+    return load_set("heldout")
+
+
+def _questions() -> tuple[list[dict], list[dict]]:
+    rows = _all_heldout()
     stats = [r for r in rows if r["kind"] == "stats" and len(r["stats"]) == 1
              and not r.get("patch")]
     roster = [r for r in rows if r["kind"] == "roster"]
@@ -80,7 +91,7 @@ def run() -> dict[str, object]:
     from bot.engine import Engine
     from bot.lifecycle import make_generator
     from characters.config import get_config
-    from characters.numbers import mentions_value
+    from characters.numbers import mentions_value, wrong_direction
     from stats_db.datafolder import open_store
     from stats_db.ingest import seed
 
@@ -117,6 +128,32 @@ def run() -> dict[str, object]:
             if not ok:
                 roster_misses.append(f"{row['question']!r} -> {answer.kind}: "
                                      f"{answer.answer[:90]!r}")
+        # /changes since the patch that most characters changed since (the seeded history's
+        # changes come and go: 12 characters changed since its first patch, 50 since W43)
+        def moved_since(since: str) -> dict[str, list[tuple[float, float]]]:
+            out = {}
+            for c in store.characters():
+                pairs = [(float(a), float(b)) for a, b in
+                         store.diff(c.id, from_patch=since).changes.values()
+                         if a is not None and b is not None]
+                if pairs:
+                    out[c.id] = pairs
+            return out
+
+        since, moved_by = max(((p, moved_since(p)) for p in engine.patch_ids()[:-1]),
+                              key=lambda pm: len(pm[1]))
+        factions = {c.id: c.faction for c in store.characters()}
+        change_rows = [r["id"] for r in _take_in_turn(
+            [{"id": c} for c in moved_by], lambda r: factions[r["id"]],
+            CHANGE_QUESTIONS)]
+        told_wrong = from_template = regenerated = 0
+        for character in change_rows:
+            answer = engine.changes(character, from_patch=since)
+            moved = moved_by[character]
+            told_wrong += bool(wrong_direction(answer.answer, moved,
+                                               engine.world.meanings.change_words))
+            from_template += answer.fallback
+            regenerated += answer.regenerated
         engine.close()
     return {
         "model_load_and_warmup_s": round(load_s, 1),
@@ -128,6 +165,10 @@ def run() -> dict[str, object]:
         "roster_questions_with_a_role": sum(r["roster"].get("role") is not None
                                             for r in roster_rows),
         "roster_right_character_and_value": round(roster_ok / max(1, len(roster_rows)), 3),
+        "change_questions": len(change_rows), "changes_since": since,
+        "change_answers_telling_a_change_the_wrong_way": told_wrong,
+        "change_answers_regenerated": regenerated,
+        "change_answers_from_the_template": from_template,
         "targets": {"stat_value_in_answer_min": 0.98, "invented_max": 0,
                     "roster_right_min": 1.0},
         "stat_misses": misses[:20], "roster_misses": roster_misses[:20],

@@ -77,6 +77,7 @@ class Plan:
     required: tuple[float, ...] = ()
     required_names: tuple[str, ...] = ()
     ranking: list[dict[str, Any]] | None = None
+    changes: tuple[tuple[float, float], ...] = ()  # (old, new) of what changed, to tell right
 
 
 def default_voice_scorer() -> VoiceScorer | None:
@@ -266,8 +267,12 @@ class Engine(Lookups, Lifecycle):
         if kind == "changes":
             source = {n: diff.changes[n][1] for n in shown}
         required = tuple(float(source[n]) for n in asked if source.get(n) is not None)
+        moved = tuple((float(old), float(new)) for old, new in
+                      (diff.changes[n] for n in shown) if old is not None and new is not None) \
+            if kind == "changes" else ()
         return Plan(character, faction, patch, q.text, facts_text,
-                    {n: stats.get(n) for n in only}, shown, kind, fallback, compared, required)
+                    {n: stats.get(n) for n in only}, shown, kind, fallback, compared, required,
+                    changes=moved)
 
     def _plan_roster(self, character: Character, q: Understanding, patch: str) -> Plan:
         """A ranking over the roster from the index's stat columns, for the asker to tell."""
@@ -345,14 +350,15 @@ class Engine(Lookups, Lifecycle):
         others = [c.name for c in self.store.characters() if c.id != plan.character.id]
         return verify_reply(reply, plan.facts_text, sys_line, voice, self.voice_scorer,
                             self.min_voice, plan.required, self.schema.labels, others,
-                            plan.required_names, self.world.meanings.absent_terms)
+                            plan.required_names, self.world.meanings.absent_terms,
+                            plan.changes, self.world.meanings.change_words)
 
     def _answer(self, plan: Plan, adapter: str, on_text, started: float) -> Answer:
         chosen = self.pick_adapter(adapter, plan.character)
         voice = self._voice_of(chosen)
         sys_line = system_line(plan.character, plan.faction)
         messages = build_messages(plan.character, plan.faction, plan.facts_text, plan.question)
-        reply = self._stream(messages, chosen, plan.facts_text, sys_line, on_text)
+        reply = self._stream(messages, chosen, plan.facts_text, sys_line, on_text, plan.changes)
         verdict = self._verify(plan, reply, sys_line, voice)
         regenerated, used_fallback = False, False
         # Greedy decoding says the same thing again in the same voice, so an answer that is right
@@ -388,7 +394,8 @@ class Engine(Lookups, Lifecycle):
             raise Busy() from exc
 
     def _stream(self, messages: list[Message], adapter: str | None, facts: str, sys_line: str,
-                on_text: Callable[[str], None] | None) -> str:
+                on_text: Callable[[str], None] | None,
+                changes: tuple[tuple[float, float], ...] = ()) -> str:
         """Generate, passing each safe prefix to `on_text`; stop early once the reply fails."""
         if on_text is None:
             return self._generate(messages, adapter)
@@ -403,7 +410,8 @@ class Engine(Lookups, Lifecycle):
             for piece in pieces:
                 text += piece
                 prefix = safe_prefix(text, facts, sys_line, self.schema.labels,
-                                     self.world.meanings.absent_terms)
+                                     self.world.meanings.absent_terms, changes,
+                                     self.world.meanings.change_words)
                 if prefix is None:
                     break  # this reply will be rejected: stop generating it
                 if prefix != shown:

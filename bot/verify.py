@@ -8,11 +8,17 @@ scaffolding, it holds no mention, and, for a voiced faction, it still sounds lik
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
-from characters.numbers import invented_numbers, mentions_value, misattributed_numbers
+from characters.numbers import (
+    CLAUSE_BREAK_RE,
+    invented_numbers,
+    mentions_value,
+    misattributed_numbers,
+    wrong_direction,
+)
 from characters.resolve import fold
 
 MENTION_RE = re.compile(r"@(?:everyone|here)\b|<@[!&]?\d+>|<#\d+>|<@&?\d*>", re.IGNORECASE)
@@ -38,12 +44,13 @@ class Verdict:
     missing: bool = False
     foreign_names: tuple[str, ...] = ()
     missing_name: bool = False
+    wrong_direction: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not (self.invented or self.misattributed or self.leaked or self.mentions
                     or self.out_of_voice or self.empty or self.missing or self.foreign_names
-                    or self.missing_name)
+                    or self.missing_name or self.wrong_direction)
 
     @property
     def only_voice(self) -> bool:
@@ -61,6 +68,7 @@ class Verdict:
         out += [f"names {n}, who is not in the facts" for n in self.foreign_names]
         if self.missing_name:
             out.append("names none of the ranked characters")
+        out += [f"tells a change the wrong way: {c!r}" for c in self.wrong_direction]
         if self.leaked:
             out.append("repeats the prompt")
         if self.mentions:
@@ -122,6 +130,8 @@ def verify_reply(
     known_names: Sequence[str] = (),
     required_names: Sequence[str] = (),
     absent: Sequence[str] = (),
+    changes: Sequence[tuple[float, float]] = (),
+    change_words: Mapping[str, Sequence[str]] | None = None,
 ) -> Verdict:
     """Check a whole reply against the facts block and the prompt it answered.
 
@@ -129,7 +139,8 @@ def verify_reply(
     `labels` are the schema's stat labels: a number must belong to the stat its clause names;
     `absent` are terms for stats the game lacks: a clause naming one may hold no number.
     `known_names` are the roster's names: a reply may name only those the facts hold;
-    `required_names` (a ranking's leaders) must be named in full, at least one of them.
+    `required_names` (a ranking's leaders) must be named in full, at least one of them;
+    `changes` are the (old, new) values of what changed: none may be told the wrong way.
     """
     if not reply.strip():
         return Verdict(empty=True)
@@ -146,18 +157,28 @@ def verify_reply(
         missing=bool(required) and not any(mentions_value(reply, v) for v in required),
         foreign_names=foreign_names(reply, facts, known_names),
         missing_name=bool(required_names) and not names_any(reply, required_names),
+        wrong_direction=wrong_direction(reply, changes, change_words or {}) if changes else (),
     )
 
 
 def safe_prefix(text: str, facts: str, system_line: str,
-                labels: Sequence[str] = (), absent: Sequence[str] = ()) -> str | None:
+                labels: Sequence[str] = (), absent: Sequence[str] = (),
+                changes: Sequence[tuple[float, float]] = (),
+                change_words: Mapping[str, Sequence[str]] | None = None) -> str | None:
     """The part of a partial reply that may be shown while it streams, or None once it fails.
 
     Only whole words are shown (a number is never cut in two), and the first invented or
-    misattributed number, mention or prompt echo stops the stream.
+    misattributed number, mention or prompt echo stops the stream. A reply about `changes`
+    shows whole clauses only, and stops at one that tells a change the wrong way ("drop 43"
+    may yet go on "to 47").
     """
     cut = max(text.rfind(" "), text.rfind("\n"))
     shown = text[:cut] if cut > 0 else ""
+    if changes:
+        ends = [m.start() for m in CLAUSE_BREAK_RE.finditer(shown)]
+        if wrong_direction(shown, changes, change_words or {}):
+            return None
+        shown = shown[:ends[-1] + 1] if ends else ""
     if invented_numbers(shown, facts) or leaks_prompt(shown, system_line):
         return None
     if misattributed_numbers(shown, facts, tuple(labels), tuple(absent)):

@@ -6,6 +6,7 @@ a model sees in training look exactly like the facts it sees in service.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from characters.schema import Number, StatSchema
@@ -64,6 +65,14 @@ def render_changes(
             old, new = changes[stat.name]
             lines.append(f"{stat.label}: {stat.format(old)} -> {stat.format(new)}")
     return "\n".join(lines)
+
+
+CHANGE_LINE_RE = re.compile(r"^[^:\n]+: (-?\d+(?:\.\d+)?) -> (-?\d+(?:\.\d+)?)$", re.MULTILINE)
+
+
+def changes_in(facts: str) -> tuple[tuple[float, float], ...]:
+    """The (old, new) values of the "changed since" block in a facts text (`render_changes`)."""
+    return tuple((float(a), float(b)) for a, b in CHANGE_LINE_RE.findall(facts))
 
 
 def render_lore_card(character: Character, faction: Faction) -> str:

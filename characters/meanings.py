@@ -9,7 +9,7 @@ is better"), so that comparisons and rankings need no per-stat code.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -51,6 +51,9 @@ class Meanings:
     # the nouns a ranking ranks ("characters", "units"): "slowest characters" asks Speed
     roster_nouns: tuple[str, ...] = ()
     absent_terms: tuple[str, ...] = ()  # stats the game does not have ("lifesteal")
+    # the words that tell a change's direction, "up" and "down" ("rose", "dropped"): a reply
+    # may not tell a rise as a fall (bot.verify.wrong_direction)
+    change_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> StatMeaning:
         for meaning in self.stats:
@@ -89,6 +92,7 @@ def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -
         highest = tuple(data.get("highest_words", ()))
         roster = tuple(data.get("roster_words", ()))
         nouns = tuple(data.get("roster_nouns", ()))
+        change_words = {d: tuple(data.get("change_words", {}).get(d, ())) for d in ("up", "down")}
         absent = data.get("absent_stat_terms", [])
         if not isinstance(absent, list):
             raise TypeError("absent_stat_terms")
@@ -107,7 +111,7 @@ def parse_meanings(data: dict, schema: StatSchema, where: str = MEANINGS_FILE) -
     _check_absent_terms(absent, stats, schema, where)
     order = {n: i for i, n in enumerate(schema.names)}
     return Meanings(tuple(sorted(stats, key=lambda m: order[m.name])), groups, words,
-                    ambiguous, lowest, highest, roster, nouns, absent)
+                    ambiguous, lowest, highest, roster, nouns, absent, change_words)
 
 
 def _check_absent_terms(absent: tuple[str, ...], stats: tuple[StatMeaning, ...],

@@ -8,6 +8,7 @@ judge a reply the same way. Numbers compare by value: "12.50" matches "12.5", "1
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from functools import cache
 
 _DIGITS_IN_WORD = re.compile(r"\d+(?:\.\d+)?")
@@ -106,3 +107,27 @@ def _label_pattern(labels: tuple[str, ...]) -> re.Pattern[str] | None:
     """One regex naming any of the labels, longest first ("attack speed" before "attack")."""
     terms = sorted({label.lower() for label in labels}, key=len, reverse=True)
     return re.compile(r"\b(" + "|".join(map(re.escape, terms)) + r")\b") if terms else None
+
+
+# Where a reply's clauses break, for telling which way a change went.
+CLAUSE_BREAK_RE = re.compile(r"[,.;:!?]\s|[;!?]|\s(?:and|but|while)\s", re.IGNORECASE)
+DIRECTION_WORD_RE = re.compile(r"[a-z']+")
+
+
+def wrong_direction(reply: str, changes: Sequence[tuple[float, float]],
+                    words: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """The clauses of `reply` that tell a change the wrong way: a clause that states a change's
+    old and new value ("me attack drop 43 to 47") with a word of the other direction and none
+    of its own (`words`: "up" and "down", meanings.json `change_words`)."""
+    up, down = frozenset(words.get("up", ())), frozenset(words.get("down", ()))
+    out = []
+    for clause in CLAUSE_BREAK_RE.split(reply):
+        said = set(DIRECTION_WORD_RE.findall(clause.lower()))
+        for old, new in changes:
+            if old == new or not (mentions_value(clause, old) and mentions_value(clause, new)):
+                continue
+            right, wrong = (up, down) if new > old else (down, up)
+            if said & wrong and not said & right:
+                out.append(clause.strip())
+                break
+    return tuple(out)

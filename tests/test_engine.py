@@ -268,3 +268,23 @@ def test_an_adapter_of_an_unknown_facts_layout_is_refused_by_name(seeded_store, 
     engine = _engine_with_layouts(seeded_store, tmp_path, {"orcish": 9})
     with pytest.raises(GenerationError, match=r"orcish.training_meta\.json: unknown facts layout"):
         engine.ask(ORC, "hello there!")
+
+
+def test_a_change_told_the_wrong_way_is_never_the_answer(seeded_store):
+    old = _value(seeded_store, NERFED, "attack", "2026-W47")
+    new = _value(seeded_store, NERFED, "attack")
+    assert new < old  # nerfed in 2026-W48
+    wrong = f"Me attack up {old} to {new}! Zagra!"
+    engine = make_engine(seeded_store, [wrong, wrong])
+    answer = engine.changes(NERFED, from_patch="2026-W47")
+    assert answer.regenerated and answer.fallback and str(new) in answer.answer
+    assert "up" not in answer.answer.lower().split()
+    right = f"Me attack drop {old} to {new}. Skarn!"
+    engine = make_engine(seeded_store, [right])
+    answer = engine.changes(NERFED, from_patch="2026-W47")
+    assert answer.answer == right and not answer.regenerated
+    # while it streams, a clause is shown only once it is whole and told the right way
+    engine = make_engine(seeded_store, [wrong, wrong])
+    shown: list[str] = []
+    engine.changes(NERFED, from_patch="2026-W47", on_text=shown.append)
+    assert not any(" up " in f" {text.lower()} " for text in shown), shown

@@ -128,6 +128,19 @@ def test_data_is_varied(splits):
     assert figures["distinct_2"] >= 0.08
 
 
+def test_every_change_is_told_the_way_it_went(splits, world):
+    """The data's change answers say "up" for a rise and "down" for a fall (and the check the
+    bot's verification uses finds no fault in any of them)."""
+    from characters.cards import changes_in
+    from characters.numbers import wrong_direction
+
+    faction, train, heldout = splits
+    changed = [e for e in train + heldout if e.kind == "changes" and changes_in(e.facts)]
+    assert len(changed) > 150
+    words = world.meanings.change_words
+    assert [e.id for e in changed if wrong_direction(e.answer, changes_in(e.facts), words)] == []
+
+
 TALK = ("smalltalk", "greeting", "boast", "taunt", "farewell")
 
 

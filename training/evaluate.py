@@ -26,8 +26,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from characters.cards import changes_in
 from characters.config import REPO_ROOT, get_config
-from characters.numbers import invented_numbers, mentions_value, misattributed_numbers
+from characters.numbers import (
+    invented_numbers,
+    mentions_value,
+    misattributed_numbers,
+    wrong_direction,
+)
 from characters.voices import get_voice
 from characters.world import World, get_world
 from training.dialogue_data import Example, load_examples
@@ -55,6 +61,7 @@ class Answer:
     grounded: bool
     prompt_tokens: int
     attributed: bool = True
+    told_right: bool | None = None  # a change answer: every change told the right way
 
 
 def prompted_messages(world: World, example: Example) -> list[Message]:
@@ -80,10 +87,14 @@ def judge(setup: str, example: Example, answer: str, prompt_tokens: int) -> Answ
     grounded = not invented_numbers(answer, example.facts)
     numbers_ok = (grounded and all(mentions_value(answer, v) for v in example.asked.values())
                   if example.asked else None)
-    attributed = not misattributed_numbers(answer, example.facts, get_world().schema.labels)
+    world = get_world()
+    attributed = not misattributed_numbers(answer, example.facts, world.schema.labels)
+    moved = changes_in(example.facts) if example.kind == "changes" else ()
+    told_right = not wrong_direction(answer, moved, world.meanings.change_words) \
+        if moved else None
     return Answer(setup, example.id, example.question, answer,
                   voice_report(answer, example.faction)["score"], numbers_ok, grounded,
-                  prompt_tokens, attributed)
+                  prompt_tokens, attributed, told_right)
 
 
 def sample_heldout(faction: str, limit: int | None, seed: int = 0) -> list[Example]:
@@ -139,18 +150,23 @@ def sample(answer: Answer) -> dict[str, object]:
     """One judged answer as the report keeps it."""
     return {"id": answer.example_id, "question": answer.question, "answer": answer.answer,
             "voice": answer.voice, "numbers_ok": answer.numbers_ok,
-            "attributed": answer.attributed, "grounded": answer.grounded}
+            "attributed": answer.attributed, "grounded": answer.grounded,
+            "told_right": answer.told_right}
 
 
 def summarise(answers: list[Answer], seconds: float) -> dict[str, object]:
     checked = [a.numbers_ok for a in answers if a.numbers_ok is not None]
     strict = [a.numbers_ok and a.attributed for a in answers if a.numbers_ok is not None]
+    told = [a.told_right for a in answers if a.told_right is not None]
     return {
         "answers": len(answers),
         "voice_score": round(sum(a.voice for a in answers) / len(answers), 3),
         "number_accuracy": round(sum(checked) / len(checked), 3) if checked else None,
         "number_accuracy_attributed": round(sum(strict) / len(strict), 3) if strict else None,
         "number_questions": len(checked),
+        # change answers that tell no change the wrong way ("drop 43 to 47" does)
+        "changes_none_told_wrong": round(sum(told) / len(told), 3) if told else None,
+        "change_questions": len(told),
         "grounded_rate": round(sum(a.grounded for a in answers) / len(answers), 3),
         "prompt_tokens": round(sum(a.prompt_tokens for a in answers) / len(answers), 1),
         "seconds_per_answer": round(seconds, 3),
@@ -251,8 +267,9 @@ def merge_reports(previous: dict, new: dict) -> dict:
 
 def markdown(report: dict) -> str:
     """The report as a markdown table, one row per faction and setup."""
-    lines = ["| faction | setup | voice score | number accuracy | with own stat | grounded "
-             "| prompt tokens | s/answer | answers |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| faction | setup | voice score | number accuracy | with own stat "
+             "| no change told the wrong way | grounded | prompt tokens | s/answer | answers |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for faction, result in report["factions"].items():
         for setup in SETUPS:
             if setup in result:
@@ -260,6 +277,7 @@ def markdown(report: dict) -> str:
                 lines.append(f"| {faction} | {setup} | {r['voice_score']} | "
                              f"{r['number_accuracy']} ({r['number_questions']}) | "
                              f"{r.get('number_accuracy_attributed')} | "
+                             f"{r.get('changes_none_told_wrong')} ({r.get('change_questions')}) | "
                              f"{r['grounded_rate']} | {r['prompt_tokens']} | "
                              f"{r['seconds_per_answer']} | {r['answers']} |")
     return "\n".join(lines) + "\n"
