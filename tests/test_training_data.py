@@ -134,7 +134,7 @@ def test_every_change_is_told_the_way_it_went(splits, world):
     from characters.cards import changes_in
     from characters.numbers import wrong_direction
 
-    faction, train, heldout = splits
+    _, train, heldout = splits
     changed = [e for e in train + heldout if e.kind == "changes" and changes_in(e.facts)]
     assert len(changed) > 150
     words = world.meanings.change_words
