@@ -46,7 +46,7 @@ from bench.decode_clocks import (
     timed_engine,
     weight_bytes_per_token,
 )
-from characters.config import REPO_ROOT, get_config
+from characters.config import get_config
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 def _adapters_dir(scratch: Path) -> Path:
     """The shipped adapters when every faction has one, else two random ones in `scratch`."""
-    trained = REPO_ROOT / get_config().training.adapters_dir
+    trained = get_config().adapters_dir
     if all((trained / f / "adapter_config.json").exists()
            for f in get_config().training.factions):
         return trained

@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import Busy, NoConversation, UnknownAdapter
@@ -35,7 +34,7 @@ from characters.cards import (
     render_stat_card,
     talk_card_stats,
 )
-from characters.config import REPO_ROOT, Config, get_config
+from characters.config import Config, get_config
 from characters.numbers import invented_numbers
 from characters.schema import Number
 from characters.world import Character, Faction, World
@@ -328,9 +327,7 @@ class Engine(Lookups, Lifecycle):
         if adapter is None:
             return NEWEST_FACTS_LAYOUT
         if adapter not in self._layouts:
-            folder = Path(self.config.training.adapters_dir).expanduser()
-            meta = (folder if folder.is_absolute() else REPO_ROOT / folder) / adapter / \
-                "training_meta.json"
+            meta = self.config.adapters_dir / adapter / "training_meta.json"
             try:
                 layout = json.loads(meta.read_text()).get("facts_layout", 1)
             except (OSError, ValueError):  # served remotely, or an adapter without its files

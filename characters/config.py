@@ -142,6 +142,11 @@ class Config:
     def world_dir(self) -> Path:
         return _resolve_dir(self.characters.world_dir)
 
+    @property
+    def adapters_dir(self) -> Path:
+        """The trained adapters' folder: `[training].adapters_dir` relative to the repo."""
+        return _resolve_dir(self.training.adapters_dir)
+
     def secret(self, env_name: str) -> str | None:
         """The value of the environment variable a `*_env` key names, or None when unset."""
         value = os.environ.get(env_name, "").strip()

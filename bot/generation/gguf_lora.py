@@ -123,7 +123,7 @@ def _ensure(adapter_dir: Path, base_gguf: Path, cache: Path) -> tuple[Path, bool
 
 def main(argv: list[str] | None = None) -> int:
     from bot.generation.adapters import discover_adapters
-    from characters.config import REPO_ROOT, get_config
+    from characters.config import get_config
     from training.base_model import find_source
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -134,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     config = get_config()
     folders = args.folders
     if not folders:
-        root = Path(config.training.adapters_dir)
-        folders = list(discover_adapters(root if root.is_absolute() else REPO_ROOT / root).values())
+        folders = list(discover_adapters(config.adapters_dir).values())
     source = find_source(config.training.base_model)
     if source.gguf_file is None:
         print("the base model is not a GGUF file; llama.cpp does not serve it", file=sys.stderr)

@@ -92,7 +92,7 @@ class LocalGenerator(StreamingGenerator):
         num_threads = gen.torch_threads if num_threads is None else num_threads
         if batching not in ("mixed", "grouped"):
             raise ValueError(f"batching must be 'mixed' or 'grouped', not {batching!r}")
-        folder = Path(adapters_dir or config.training.adapters_dir)
+        folder = Path(adapters_dir) if adapters_dir else config.adapters_dir
         folder = folder if folder.is_absolute() else REPO_ROOT / folder
         self.max_new_tokens = gen.max_new_tokens
         self.max_batch_size = gen.max_batch_size
