@@ -215,6 +215,7 @@ class Engine(Lookups, Lifecycle):
         extra_blocks: list[str] = []
         kind, changes_rows, lore, compared, other_rows = "stats", None, None, None, ()
         other_name = since = None
+        moved: tuple[tuple[float, float], ...] = ()  # (old, new) of what changed
         if q.kind == "changes":
             kind = "changes"
             since = self.check_patch(q.since) if q.since else None
@@ -227,6 +228,8 @@ class Engine(Lookups, Lifecycle):
             changes_rows = tuple(
                 (self.schema[n].label, self.schema[n].format_with_unit(diff.changes[n][0]),
                  self.schema[n].format_with_unit(diff.changes[n][1])) for n in shown)
+            moved = tuple((float(old), float(new)) for old, new in
+                          (diff.changes[n] for n in shown) if old is not None and new is not None)
         elif q.kind == "lore":
             kind = "lore"
             lore = self._lore_chunk(character, q, patch)
@@ -266,9 +269,6 @@ class Engine(Lookups, Lifecycle):
         if kind == "changes":
             source = {n: diff.changes[n][1] for n in shown}
         required = tuple(float(source[n]) for n in asked if source.get(n) is not None)
-        moved = tuple((float(old), float(new)) for old, new in
-                      (diff.changes[n] for n in shown) if old is not None and new is not None) \
-            if kind == "changes" else ()
         return Plan(character, faction, patch, q.text, facts_text,
                     {n: stats.get(n) for n in only}, shown, kind, fallback, compared, required,
                     changes=moved)
