@@ -130,13 +130,17 @@ def value_ranges(world: World) -> dict[str, tuple[float, float]]:
     return ranges
 
 
-def data_layout(faction: str, path: Path = LAYOUTS_FILE) -> int:
-    """The facts layout a faction's data is written in (`layouts.json`; the newest if unnamed)."""
+def _layouts(path: Path) -> dict[str, int]:
+    """`layouts.json`: faction -> the facts layout its data is written in ({} when absent)."""
     try:
-        layouts = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     except ValueError as exc:
         raise DialogueError(f"{path}: not valid JSON ({exc})") from exc
-    layout = layouts.get(faction, NEWEST_FACTS_LAYOUT)
+
+
+def data_layout(faction: str, path: Path = LAYOUTS_FILE) -> int:
+    """The facts layout a faction's data is written in (`layouts.json`; the newest if unnamed)."""
+    layout = _layouts(path).get(faction, NEWEST_FACTS_LAYOUT)
     if layout not in FACTS_LAYOUTS:
         raise DialogueError(f"{path}: {faction!r} has layout {layout!r}; known: {FACTS_LAYOUTS}")
     return layout
@@ -144,7 +148,7 @@ def data_layout(faction: str, path: Path = LAYOUTS_FILE) -> int:
 
 def set_layout(factions: list[str], layout: int, path: Path = LAYOUTS_FILE) -> None:
     """Record that these factions' data is written in `layout` from now on."""
-    layouts = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    layouts = _layouts(path)
     layouts.update({f: layout for f in factions})
     path.write_text(json.dumps(dict(sorted(layouts.items())), indent=2) + "\n")
 
