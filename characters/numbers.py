@@ -109,8 +109,11 @@ def _label_pattern(labels: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(r"\b(" + "|".join(map(re.escape, terms)) + r")\b") if terms else None
 
 
-# Where a reply's clauses break, for telling which way a change went.
-CLAUSE_BREAK_RE = re.compile(r"[,.;:!?]\s|[;!?]|\s(?:and|but|while)\s", re.IGNORECASE)
+# Where a reply's clauses break, for telling which way a change went: the clause ends above,
+# and also a colon, a mark with no space after it and "and" / "but" / "while" ("attack rose 43
+# to 47 and speed fell 1.30 to 1.24" is two changes, each told its own way).
+CLAUSE_BREAK_RE = re.compile(_CLAUSE_END.pattern + r"|[;!?]|:\s|\s(?:and|but|while)\s",
+                             re.IGNORECASE)
 DIRECTION_WORD_RE = re.compile(r"[a-z']+")
 
 
